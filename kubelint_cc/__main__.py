@@ -1,0 +1,3 @@
+from kubelint_cc.cli import main
+
+main()

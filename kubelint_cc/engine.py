@@ -1,0 +1,218 @@
+"""Runs the rules over every document and returns plain data; never prints.
+
+Each document is composed once; workload documents are converted to data and
+expanded to their pod template once, and every pod rule sees that same PodView.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+from kubelint_cc import expand, load, yamltree
+from kubelint_cc.checks import pss
+
+LEVEL_LABEL = "pod-security.kubernetes.io/enforce"
+VERSION_LABEL = "pod-security.kubernetes.io/enforce-version"
+VERSION_RE = re.compile(r"^v1\.(0|[1-9][0-9]*)$")
+SEVERITY = {pss.BASELINE: "error", pss.RESTRICTED: "warning"}
+
+
+def parse_version(text: str) -> int | None:
+    """Minor version of a PSS version string ("v1.N" or "latest"), or None if invalid."""
+    if text == "latest":
+        return pss.LATEST_MINOR
+    m = VERSION_RE.match(text or "")
+    return min(int(m.group(1)), pss.LATEST_MINOR) if m else None
+
+
+def kebab(control: str) -> str:
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", "-", control).replace("_", "-").lower()
+
+
+def pss_rule_id(control: str) -> str:
+    return "pss-" + kebab(control)
+
+
+@dataclass
+class Finding:
+    rule: str
+    control: str | None
+    level: str | None
+    severity: str
+    message: str
+    file: str
+    line: int
+    column: int
+    path: str
+    object: dict
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        d = {"rule": self.rule, "control": self.control, "level": self.level, "severity": self.severity,
+             "message": self.message, "file": self.file, "line": self.line, "column": self.column,
+             "path": self.path, "object": self.object}
+        d.update(self.extra)
+        return d
+
+
+@dataclass
+class Options:
+    level: str | None = None  # explicit --pss-level; None: namespace label, else restricted
+    version: str | None = None  # explicit --pss-version; None: namespace label, else latest
+
+
+@dataclass
+class Result:
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[load.LoadError] = field(default_factory=list)
+    files: int = 0
+    documents: int = 0
+    objects: int = 0
+
+
+def format_path(path: Iterable) -> str:
+    out = ""
+    for step in path:
+        if isinstance(step, int):
+            out += f"[{step}]"
+        elif re.fullmatch(r"[A-Za-z0-9_-]+", step):
+            out += ("." if out else "") + step
+        else:
+            out += f'["{step}"]'
+    return out
+
+
+@dataclass
+class Policy:
+    level: str
+    minor: int
+
+
+class Scanner:
+    def __init__(self, options: Options | None = None):
+        self.options = options or Options()
+        self.namespaces: dict[str, Policy] = {}
+
+    # -- PSS level and version for an object, as the admission controller would pick them
+    def policy_for(self, namespace: str) -> Policy:
+        labelled = self.namespaces.get(namespace)
+        level = self.options.level or (labelled.level if labelled else pss.RESTRICTED)
+        if self.options.version is not None:
+            minor = parse_version(self.options.version)
+        else:
+            minor = labelled.minor if labelled else pss.LATEST_MINOR
+        return Policy(level, minor)
+
+    def learn_namespace(self, data: dict) -> None:
+        meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+        name = meta.get("name")
+        labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+        if not isinstance(name, str) or LEVEL_LABEL not in labels and VERSION_LABEL not in labels:
+            return
+        level = labels.get(LEVEL_LABEL, "privileged")
+        # PSA: an invalid enforce level fails closed (restricted); an invalid version means latest.
+        if level not in ("privileged", pss.BASELINE, pss.RESTRICTED):
+            level = pss.RESTRICTED
+        minor = parse_version(str(labels.get(VERSION_LABEL, "latest")))
+        self.namespaces[name] = Policy(level, pss.LATEST_MINOR if minor is None else minor)
+
+    # -- scanning
+    def scan(self, paths: list[str], stdin: Any = None, exclude: Callable | None = None) -> Result:
+        result = Result()
+        sources = list(load.discover(paths, result.errors, exclude))
+        texts = {}
+        # Namespace labels set the policy for every workload in the scan, wherever it sits.
+        for src in sources:
+            text = self._read(src, result, stdin, report=False)
+            if text is not None and "Namespace" in text:
+                texts[src.name] = text
+                for node in self._compose(src.name, text, None):
+                    if yamltree.top_scalar(node, "kind") == "Namespace":
+                        data = yamltree.to_data(node)
+                        if isinstance(data, dict):
+                            self.learn_namespace(data)
+        for src in sources:
+            text = texts.pop(src.name, None)
+            if text is None:
+                text = self._read(src, result, stdin, report=True)
+            if text is None:
+                continue
+            result.files += 1
+            result.findings.extend(self.scan_text(src.name, text, result))
+        return result
+
+    def _read(self, src: load.Source, result: Result, stdin: Any, report: bool) -> str | None:
+        try:
+            return load.decode(load.read_bytes(src, stdin))
+        except OSError as e:
+            if report:
+                result.errors.append(load.LoadError(src.name, load.os_message(e) if not e.strerror is None
+                                                    else str(e)))
+        except UnicodeError as e:
+            if report:
+                result.errors.append(load.LoadError(src.name, str(e)))
+        return None
+
+    def _compose(self, name: str, text: str, result: Result | None) -> Iterator[Any]:
+        try:
+            for node in load.compose_documents(text):
+                if node is not None:
+                    yield node
+        except Exception as e:  # ruamel raises many classes; every one is a message for the user
+            if result is not None:
+                result.errors.append(_yaml_error(name, e))
+
+    def scan_text(self, name: str, text: str, result: Result) -> Iterator[Finding]:
+        for node in self._compose(name, text, result):
+            result.documents += 1
+            kind = yamltree.top_scalar(node, "kind")
+            if kind in expand.LIST_KINDS:
+                items = yamltree.child(node, "items")
+                for i, item in enumerate(getattr(items[1], "value", []) if items else []):
+                    yield from self._object(name, node, item, ("items", i), result)
+            else:
+                yield from self._object(name, node, node, (), result)
+
+    def _object(self, name: str, root: Any, node: Any, prefix: tuple, result: Result) -> Iterator[Finding]:
+        kind = yamltree.top_scalar(node, "kind")
+        if not expand.is_workload(kind, yamltree.top_scalar(node, "apiVersion")):
+            return
+        problems: list = []
+        try:
+            data = yamltree.to_data(node, problems)
+        except yamltree.TreeError as e:
+            problems.append(e)
+            data = None
+        for p in problems:
+            line, col = (p.node.start_mark.line + 1, p.node.start_mark.column + 1) if p.node is not None else (None, None)
+            result.errors.append(load.LoadError(name, str(p), line, col))
+        if not isinstance(data, dict):
+            return
+        result.objects += 1
+        meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+        namespace = meta.get("namespace") if isinstance(meta.get("namespace"), str) else None
+        obj = {"kind": kind, "namespace": namespace, "name": meta.get("name") if isinstance(meta.get("name"), str) else None}
+        view = expand.pod_view(data, prefix)
+        if view is None:
+            return
+        policy = self.policy_for(namespace or "default")
+        for chk in pss.active_checks(policy.level, policy.minor):
+            for v in chk.func(view.metadata, view.spec, policy.minor):
+                full = view.prefix + v.path
+                line, col = yamltree.locate(root, full)
+                yield Finding(pss_rule_id(chk.control), chk.control, chk.level, SEVERITY[chk.level], v.message,
+                              name, line, col, format_path(full), obj)
+
+
+def _yaml_error(name: str, e: Exception) -> load.LoadError:
+    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+    problem = getattr(e, "problem", None)
+    context = getattr(e, "context", None)
+    if problem:
+        message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+    else:
+        message = f"YAML error: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
+    if mark is not None:
+        return load.LoadError(name, message, mark.line + 1, mark.column + 1)
+    return load.LoadError(name, message)

@@ -1,0 +1,26 @@
+"""Compiler-style lines: file:line:col: severity control message (kind namespace/name)."""
+from __future__ import annotations
+
+from kubelint_cc.reporters import summary
+
+COLOURS = {"error": "\033[31m", "warning": "\033[33m", "note": "\033[36m"}
+RESET = "\033[0m"
+
+
+def _object(obj: dict) -> str:
+    ns = obj.get("namespace")
+    return f'{obj.get("kind")} {ns + "/" if ns else ""}{obj.get("name") or "<unnamed>"}'
+
+
+def render(result, stream, colour: bool = False) -> None:
+    for f in result.findings:
+        sev = f"{COLOURS[f.severity]}{f.severity}{RESET}" if colour and f.severity in COLOURS else f.severity
+        stream.write(f"{f.file}:{f.line}:{f.column}: {sev} {f.control or f.rule} {f.message} ({_object(f.object)})\n")
+    for e in result.errors:
+        where = e.file + (f":{e.line}:{e.column}" if e.line else "")
+        stream.write(f"{where}: error: {e.message}\n")
+    s = summary(result)
+    counts = ", ".join(f"{n} {sev}{'s' if n != 1 else ''}" for sev, n in sorted(s["by_severity"].items()))
+    stream.write(f"{s['findings']} finding{'s' if s['findings'] != 1 else ''}"
+                 f"{' (' + counts + ')' if counts else ''} in {s['files']} file{'s' if s['files'] != 1 else ''}"
+                 f"{', ' + str(s['errors']) + ' input error' + ('s' if s['errors'] != 1 else '') if s['errors'] else ''}\n")

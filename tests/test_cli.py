@@ -1,0 +1,60 @@
+"""End-to-end behaviour of the installed CLI (subprocess runs)."""
+import json
+from pathlib import Path
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "deployment.yaml"
+
+
+def test_example_deployment_findings_point_into_the_template(scan_json):
+    code, doc = scan_json(EXAMPLE)
+    assert code == 1
+    by_control = {f["control"]: f for f in doc["findings"]}
+    assert by_control["privileged"]["line"] == 20 and by_control["privileged"]["column"] == 13
+    assert by_control["privileged"]["path"] == "spec.template.spec.containers[0].securityContext.privileged"
+    assert by_control["hostNamespaces"]["line"] == 15
+    assert by_control["hostPorts"]["line"] == 23
+    assert by_control["privileged"]["object"] == {"kind": "Deployment", "namespace": "shop", "name": "web"}
+    assert by_control["privileged"]["severity"] == "error" and by_control["privileged"]["level"] == "baseline"
+    assert by_control["runAsNonRoot"]["severity"] == "warning"
+    assert doc["summary"]["findings"] == len(doc["findings"])
+
+
+def test_baseline_level_skips_restricted_controls(scan_json):
+    code, doc = scan_json("--pss-level", "baseline", EXAMPLE)
+    assert {f["level"] for f in doc["findings"]} == {"baseline"}
+
+
+def test_text_output_is_compiler_style(run):
+    proc = run("scan", EXAMPLE)
+    assert proc.returncode == 1
+    lines = proc.stdout.decode().splitlines()
+    assert any(l.startswith(f"{EXAMPLE}:20:13: error privileged ") and l.endswith("(Deployment shop/web)")
+               for l in lines), lines
+    assert "finding" in lines[-1]
+
+
+def test_stdin_and_clean_exit(run):
+    pod = (b"apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec:\n  securityContext:\n"
+           b"    runAsNonRoot: true\n    seccompProfile: {type: RuntimeDefault}\n  containers:\n"
+           b"  - name: c\n    image: x\n    securityContext:\n      allowPrivilegeEscalation: false\n"
+           b"      capabilities: {drop: [ALL]}\n")
+    proc = run("scan", "-", input=pod)
+    assert proc.returncode == 0, proc.stdout
+    proc = run("scan", "--format", "json", "-", input=pod.replace(b"runAsNonRoot: true", b"runAsNonRoot: false"))
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["findings"][0]["file"] == "-"
+
+
+def test_bad_version_is_a_usage_error(run):
+    proc = run("scan", "--pss-version", "1.30", EXAMPLE)
+    assert proc.returncode == 2
+    assert b"v1.N" in proc.stderr
+
+
+def test_unparsable_file_is_reported_and_rest_scanned(tmp_path, scan_json):
+    (tmp_path / "bad.yaml").write_text("a: [unclosed\n")
+    (tmp_path / "good.yaml").write_text(EXAMPLE.read_text())
+    code, doc = scan_json(tmp_path)
+    assert code == 2
+    assert doc["errors"][0]["file"].endswith("bad.yaml") and doc["errors"][0]["line"]
+    assert any(f["control"] == "privileged" for f in doc["findings"])

@@ -1,0 +1,330 @@
+"""Tests for kubelint_cc.kata (Kata agent policy / initdata analysis).
+
+Fixtures under tests/fixtures/kata/ are small hand-written policies; encodings are built here.
+"""
+from __future__ import annotations
+
+import base64
+import gzip
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("regopy")
+
+from kubelint_cc.kata import (AGENT_REQUESTS, CONDITIONAL, DISABLED, ENABLED, UNDEFINED, Issue,  # noqa: E402
+                              analyse_initdata, analyse_policy_annotation, analyse_policy_text,
+                              classify_policy)
+from kubelint_cc.kata.decode import MAX_DECOMPRESSED, gunzip_bounded  # noqa: E402
+from kubelint_cc.kata.rego_scan import scan, tokenize  # noqa: E402
+
+FIX = Path(__file__).parent / "fixtures" / "kata"
+
+
+def rego(name: str) -> str:
+    return (FIX / name).read_text()
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def initdata_value(toml: str | bytes) -> str:
+    raw = toml.encode() if isinstance(toml, str) else toml
+    return b64(gzip.compress(raw, mtime=0))
+
+
+def wrap(policy: str, algorithm: str = "sha256") -> str:
+    return f'version = "0.1.0"\nalgorithm = "{algorithm}"\n\n[data]\n"policy.rego" = \'\'\'\n{policy}\'\'\'\n'
+
+
+def by_rule(issues: list[Issue]) -> dict[str, list[Issue]]:
+    out: dict[str, list[Issue]] = {}
+    for i in issues:
+        out.setdefault(i.rule, []).append(i)
+    return out
+
+
+def states(text: str) -> dict[str, str]:
+    return {n: v.state for n, v in classify_policy(text).verdicts.items()}
+
+
+# ------------------------------------------------------------------- lexer/scanner ----
+def test_lexer_ignores_hash_and_braces_in_strings():
+    toks = tokenize('x := "a # b { c" # real comment\ny := `raw\n# not { comment`\n')
+    assert [t.text for t in toks if t.kind != "nl"] == ["x", ":=", '"a # b { c"', "y", ":=", "`raw\n# not { comment`"]
+    mod = scan(rego("v1_constructs.rego"))
+    # the raw-string and "#"-string decoys do not create rules
+    assert not mod.defaults("SetPolicyRequest")[1:] and not mod.rules("AllowRequestsFailingPolicy")
+    assert mod.if_imported
+
+
+def test_scanner_statement_shapes():
+    mod = scan(rego("v1_constructs.rego"))
+    (diag,) = mod.rules("GetDiagnosticDataRequest")
+    assert [d.is_else for d in diag.definitions] == [False, True]
+    assert diag.definitions[1].body is None and diag.definitions[1].value_text == "true"
+    (ws,) = mod.rules("WriteStreamRequest")
+    assert ws.definitions[0].body is None
+    v0 = scan(rego("v0_legacy.rego"))
+    assert not v0.if_imported
+    assert [st.name for st in v0.statements for d in st.definitions if d.v0_body] == \
+        ["CreateContainerRequest", "CloseStdinRequest"]
+
+
+# --------------------------------------------------------------------- verdicts ----
+def test_exec_and_log_enabled_by_default_lines():
+    text = rego("exec_log_on.rego")
+    s = states(text)
+    assert s["ExecProcessRequest"] == ENABLED and s["ReadStreamRequest"] == ENABLED
+    assert s["WriteStreamRequest"] == ENABLED and s["SetPolicyRequest"] == DISABLED
+    assert s["AddSwapRequest"] == UNDEFINED and s["GetIPTablesRequest"] == UNDEFINED
+    r = by_rule(analyse_policy_text(text, "initdata"))
+    (ex,) = r["kata-exec-enabled"]
+    assert ex.severity == "error" and ex.control == "ExecProcessRequest" and ex.rego_line == 13
+    assert "initdata" in ex.message
+    assert r["kata-log-enabled"][0].rego_line == 14
+    assert r["kata-stdin-enabled"][0].severity == "warning"
+    assert {i.control for i in r["kata-policy-legacy-request"]} == {"PullImageRequest", "StartTracingRequest"}
+    assert "kata-setpolicy-enabled" not in r
+
+
+def test_deny_all_generated():
+    text = "package agent_policy\n\n" + "".join(f"default {n} := false\n" for n in AGENT_REQUESTS) \
+        + "default AllowRequestsFailingPolicy := false\n"
+    s = states(text)
+    assert len(s) == 41 and set(s.values()) == {DISABLED}
+    r = by_rule(analyse_policy_text(text, "annotation"))
+    assert set(r) == {"kata-policy-blocks-pod-start"}
+    assert "CreateSandboxRequest" in r["kata-policy-blocks-pod-start"][0].message
+
+
+def test_genpolicy_style_allowlist_is_conditional():
+    text = rego("allowlist.rego")
+    pa = classify_policy(text)
+    ex = pa.verdicts["ExecProcessRequest"]
+    assert ex.state == CONDITIONAL and "input.process.Args" in ex.depends_on
+    assert '["/usr/bin/uptime"]' in ex.detail and "regex list empty" in ex.detail
+    assert 'ok # not a comment } {' in ex.detail  # probe argv, read as data
+    assert pa.verdicts["ReadStreamRequest"].state == DISABLED  # policy_data switch is false
+    assert pa.verdicts["WriteStreamRequest"].state == DISABLED
+    assert pa.verdicts["CreateContainerRequest"].state == CONDITIONAL  # object result
+    assert pa.verdicts["CopyFileRequest"].state == CONDITIONAL
+    r = by_rule(analyse_policy_text(text, "initdata"))
+    (c,) = r["kata-exec-conditional"]
+    assert c.severity == "warning" and "conditional on input.process.Args" in c.message and c.rego_line == 25
+    assert "kata-log-enabled" not in r and "kata-log-conditional" not in r
+
+
+def test_wide_exec_regex_counts_as_enabled():
+    s = states(rego("allowlist_wide_regex.rego"))
+    assert s["ExecProcessRequest"] == ENABLED
+
+
+def test_setpolicy_enabled_is_critical_and_origin_specific():
+    text = rego("setpolicy_open.rego")
+    assert states(text)["SetPolicyRequest"] == ENABLED
+    (i,) = by_rule(analyse_policy_text(text, "initdata"))["kata-setpolicy-enabled"]
+    assert i.severity == "error" and i.rego_line == 8 and "measured policy" in i.message
+    (c,) = by_rule(analyse_policy_text(text, "configmap"))["kata-setpolicy-enabled"]
+    assert "ConfigMap" in c.message and "overrides" in c.message
+
+
+def test_rego_v1_constructs():
+    text = rego("v1_constructs.rego")
+    pa = classify_policy(text)
+    v = pa.verdicts
+    assert v["ExecProcessRequest"].state == CONDITIONAL
+    assert '["/bin/hostname","-f"]' in v["ExecProcessRequest"].detail
+    assert v["WriteStreamRequest"].state == ENABLED                 # := true, no body
+    assert v["ReadStreamRequest"].state == ENABLED                  # print + always-true test
+    assert "trivially true" in v["ReadStreamRequest"].reason
+    assert v["UpdateRoutesRequest"].state == ENABLED                # deny-list
+    assert "deny-list" in v["UpdateRoutesRequest"].reason
+    assert v["GetDiagnosticDataRequest"].state == ENABLED           # else := true
+    assert v["SetPolicyRequest"].state == DISABLED                  # decoy strings ignored
+    assert not pa.allow_failing
+    r = by_rule(analyse_policy_text(text, "annotation"))
+    assert r["kata-log-enabled"][0].rego_line == 19
+    assert "annotation" in r["kata-log-enabled"][0].message
+
+
+def test_parse_error_reports_line():
+    issues = analyse_policy_text(rego("broken.rego"), "initdata")
+    (i,) = issues
+    assert (i.control, i.rule, i.severity) == ("agentPolicySyntax", "kata-policy-syntax", "error")
+    assert i.rego_line == 6 and "sandbox fails to start" in i.message
+    assert classify_policy(rego("broken.rego")).loadable is False
+
+
+def test_unclosed_body_parse_error():
+    text = 'package agent_policy\n\ndefault ExecProcessRequest := false\n\nReadStreamRequest if {\n    input.x == 1\n'
+    (i,) = analyse_policy_text(text, "annotation")
+    assert i.rule == "kata-policy-syntax" and i.rego_line == 5
+
+
+def test_duplicate_default_assumes_permissive_and_conflicts():
+    text = rego("dup_default.rego")
+    r = by_rule(analyse_policy_text(text, "initdata"))
+    (d,) = r["kata-policy-duplicate-default"]
+    assert d.control == "agentPolicySyntax" and d.severity == "error" and d.rego_line == 9
+    assert r["kata-log-enabled"][0].severity == "error"
+    pa = classify_policy(text)
+    assert pa.verdicts["ExecProcessRequest"].conflicting
+    assert any(i.control == "ExecProcessRequest" for i in r["kata-policy-conflicting-rules"])
+
+
+def test_rego_v0_policy():
+    text = rego("v0_legacy.rego")
+    pa = classify_policy(text)
+    assert pa.dialect == "v0" and not pa.loadable and pa.allow_failing
+    r = by_rule(analyse_policy_text(text, "initdata"))
+    (v0,) = r["kata-policy-rego-v0"]
+    assert v0.rego_line == 10 and "3.30" in v0.message
+    (ex,) = r["kata-exec-enabled"]
+    assert ex.rego_line == 6 and "future.keywords.if" in ex.message and ex.message.startswith("On kata-agent <= 3.29")
+    (afp,) = r["kata-allow-failing-policy"]
+    assert afp.control == "AllowRequestsFailingPolicy" and afp.severity == "error" and afp.rego_line == 16
+    assert pa.verdicts["CloseStdinRequest"].state == ENABLED
+    assert pa.verdicts["CreateContainerRequest"].state == ENABLED   # print-only body
+
+
+def test_if_without_import_trap_on_old_agents():
+    text = rego("v1_if_without_import.rego")
+    pa = classify_policy(text)
+    assert pa.dialect == "v1" and pa.verdicts["ExecProcessRequest"].state == CONDITIONAL
+    (t,) = by_rule(analyse_policy_text(text, "initdata"))["kata-policy-v0-if-trap"]
+    assert t.control == "ExecProcessRequest" and t.severity == "warning" and t.rego_line == 8
+
+
+def test_wrong_package():
+    (i,) = analyse_policy_text(rego("other_package.rego"), "annotation")
+    assert (i.rule, i.rego_line, i.severity) == ("kata-policy-wrong-package", 1, "error")
+
+
+def test_print_output_does_not_leak(capfd):
+    classify_policy.cache_clear()
+    classify_policy(rego("v1_constructs.rego"))
+    out, _ = capfd.readouterr()
+    assert "log read" not in out
+
+
+def test_cache_makes_repeat_cheap():
+    text = rego("allowlist.rego") + "\n# cache probe\n"
+    classify_policy(text)
+    t = time.perf_counter()
+    for _ in range(50):
+        analyse_policy_text(text, "annotation")
+    assert time.perf_counter() - t < 1.0
+
+
+# ------------------------------------------------------------------- annotation ----
+def test_policy_annotation_roundtrip_and_line_wrapping():
+    text = rego("exec_log_on.rego")
+    value = b64(text.encode())
+    issues = analyse_policy_annotation(value)
+    r = by_rule(issues)
+    assert "kata-exec-enabled" in r and "kata-policy-annotation-unattested" in r
+    assert r["kata-policy-annotation-unattested"][0].severity == "warning"
+    wrapped = "\n".join(value[i:i + 76] for i in range(0, len(value), 76))
+    assert analyse_policy_annotation(wrapped) == issues      # Go shim skips CR/LF
+
+
+@pytest.mark.parametrize("mangle", [
+    lambda v: v.replace("+", "-").replace("/", "_"),  # URL-safe alphabet
+    lambda v: v.rstrip("="),                           # unpadded
+    lambda v: v[:-2] + "!!",                           # junk
+    lambda v: "",                                      # empty
+])
+def test_policy_annotation_bad_encodings(mangle):
+    text = rego("v1_constructs.rego") + "\n# ~~~ pad ???\n"   # '~'/'?' make '+'/'/' appear
+    value = b64(text.encode())
+    if len(text.encode()) % 3 == 0:
+        value = b64((text + "x").encode())
+    bad = mangle(value)
+    if bad == value:
+        pytest.skip("encoding has no character this mangling changes")
+    (i,) = analyse_policy_annotation(bad)
+    assert (i.control, i.rule, i.severity) == ("agentPolicyEncoding", "kata-policy-encoding", "error")
+
+
+# --------------------------------------------------------------------- initdata ----
+def test_initdata_valid_with_policy_and_digest():
+    toml = rego("initdata_ok.toml")
+    issues = analyse_initdata(initdata_value(toml))
+    r = by_rule(issues)
+    import hashlib
+    digest = hashlib.sha384(toml.encode()).hexdigest()
+    assert digest in r["kata-initdata-digest"][0].message
+    assert r["kata-initdata-digest"][0].severity == "note"
+    assert "kata-initdata-non-sha256" in r
+    (sp,) = r["kata-setpolicy-enabled"]
+    assert sp.rego_line == 6 and "measured" in sp.message          # line inside policy.rego
+    assert not any(i.severity == "error" and i.control == "initdata" for i in issues)
+
+
+def test_initdata_configmap_origin():
+    value = initdata_value(wrap(rego("exec_log_on.rego")))
+    (ex,) = by_rule(analyse_initdata(value, source="configmap"))["kata-exec-enabled"]
+    assert "ConfigMap" in ex.message
+
+
+def test_initdata_no_policy_note():
+    value = initdata_value('version = "0.1.0"\nalgorithm = "sha256"\n[data]\n"cdh.toml" = "socket = \'x\'"\n')
+    r = by_rule(analyse_initdata(value))
+    assert r["kata-initdata-no-policy"][0].severity == "note"
+    assert "kata-initdata-non-sha256" not in r
+
+
+def test_initdata_malformed_document():
+    r = by_rule(analyse_initdata(initdata_value(rego("initdata_bad.toml"))))
+    assert r["kata-initdata-version"][0].severity == "error"
+    assert r["kata-initdata-algorithm"][0].severity == "error"
+    assert "cdh.toml" in r["kata-initdata-data"][0].message
+    assert "extra.txt" in r["kata-initdata-unknown-key"][0].message
+    assert all(i.control == "initdata" for v in r.values() for i in v)
+
+
+def test_initdata_not_gzip_truncated_not_toml():
+    plain = b64(wrap("package agent_policy\n").encode())
+    (i,) = analyse_initdata(plain)
+    assert i.rule == "kata-initdata-not-gzip" and i.control == "initdata"
+    gz = gzip.compress(wrap("package agent_policy\n").encode(), mtime=0)
+    (t,) = analyse_initdata(b64(gz[: len(gz) // 2]))
+    assert t.rule == "kata-initdata-gzip" and "truncated" in t.message
+    (n,) = analyse_initdata(initdata_value("this is = = not toml"))
+    assert n.rule == "kata-initdata-toml"
+    (u,) = analyse_initdata(b64(gz).replace("+", "-").replace("/", "_") if "+" in b64(gz) or "/" in b64(gz)
+                            else b64(gz).rstrip("=") + "-")
+    assert u.control == "initdata" and u.severity == "error"
+
+
+def test_initdata_line_wrapped_warns_for_runtime_rs():
+    value = initdata_value(wrap(rego("setpolicy_open.rego")))
+    wrapped = "\n".join(value[i:i + 76] for i in range(0, len(value), 76))
+    r = by_rule(analyse_initdata(wrapped))
+    assert r["kata-initdata-line-wrapped"][0].severity == "warning"
+    assert "kata-setpolicy-enabled" in r
+
+
+def test_initdata_gzip_bomb_is_bounded():
+    blob = gzip.compress(b'version = "0.1.0"\n' + b"#" * (MAX_DECOMPRESSED + 1024), mtime=0, compresslevel=9)
+    t = time.perf_counter()
+    (i,) = [i for i in analyse_initdata(b64(blob)) if i.rule == "kata-initdata-too-large"]
+    assert time.perf_counter() - t < 5 and i.severity == "error" and "16 MiB" in i.message
+    with pytest.raises(ValueError, match="too large"):
+        gunzip_bounded(blob, limit=1 << 20)
+
+
+def test_initdata_multi_member_gzip():
+    one = gzip.compress(wrap(rego("setpolicy_open.rego")).encode(), mtime=0)
+    r = by_rule(analyse_initdata(b64(one + one)))
+    assert r["kata-initdata-gzip"][0].severity == "warning"
+
+
+def test_no_stray_files_read_from_shared():
+    # the tests must be self-contained
+    assert not any("/work/shared" in str(p) for p in FIX.iterdir())
+    assert os.path.isdir(FIX)
