@@ -1,4 +1,8 @@
-"""Command line: `kubelint-cc scan`, the only place that prints."""
+"""Command line: `kubelint-cc scan | fix | rules`; the only layer that prints.
+
+Modules are imported inside the commands: a pre-commit run on one file should pay
+only for what it uses.
+"""
 from __future__ import annotations
 
 import os
@@ -7,15 +11,21 @@ import sys
 import click
 
 from kubelint_cc import __version__
-from kubelint_cc.engine import Options, Scanner, parse_version
+from kubelint_cc.engine import parse_version
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+SEVERITY_RANK = {"note": 0, "warning": 1, "error": 2}
 
 
 def _version(ctx, param, value):
     if value is not None and parse_version(value) is None:
         raise click.BadParameter(f'{value!r}: expected "latest" or v1.N (e.g. v1.29)')
     return value
+
+
+def _fail(message: str) -> None:
+    click.echo(f"kubelint-cc: error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,23 +37,109 @@ def cli():
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(), metavar="[PATH]...")
 @click.option("--pss-level", type=click.Choice(["baseline", "restricted"]), default=None,
-              help="Pod Security Standards level (default: the namespace's enforce label, else restricted).")
+              help="Pod Security Standards level (default: config, else the namespace's enforce label, else restricted).")
 @click.option("--pss-version", callback=_version, default=None, metavar="v1.N|latest",
-              help="Pod Security Standards version (default: the namespace's enforce-version label, else latest).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def scan(paths, pss_level, pss_version, fmt):
+              help="Pod Security Standards version (default: config, else the namespace's enforce-version label, else latest).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the report to FILE instead of stdout.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="Config file (default: .kubelint-cc.yaml or [tool.kubelint-cc] in pyproject.toml, found upward).")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), default="warning", show_default=True,
+              help="Lowest severity of an unsuppressed finding that makes the exit code 1.")
+@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False), default=None,
+              help="Report only findings not recorded in this baseline file.")
+@click.option("--write-baseline", "write_baseline_path", type=click.Path(dir_okay=False), default=None,
+              help="Record the current findings in this baseline file.")
+@click.option("--fix", "do_fix", is_flag=True, help="Fix what can be fixed safely before scanning (see `fix`).")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix: also remove privileged: true (may break the workload).")
+def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, baseline_path, write_baseline_path,
+         do_fix, unsafe_fixes):
     """Scan files and directories (default: .); `-` reads stdin."""
-    result = Scanner(Options(level=pss_level, version=pss_version)).scan(list(paths))
-    out = sys.stdout
-    if fmt == "json":
-        from kubelint_cc.reporters import json_report
-        json_report.render(result, out)
-    else:
-        from kubelint_cc.reporters import text
-        text.render(result, out, colour=out.isatty() and "NO_COLOR" not in os.environ)
+    from kubelint_cc import config as config_mod
+    from kubelint_cc.engine import Options, Scanner
+
+    paths = list(paths)
+    try:
+        cfg = config_mod.load_config(config_path, paths)
+    except config_mod.ConfigError as e:
+        _fail(str(e))
+    if do_fix:
+        from kubelint_cc import fix
+        fix.fix_paths([p for p in paths if p != "-"] or ["."], write=True, unsafe=unsafe_fixes,
+                      out=sys.stderr, exclude=cfg.exclude_matcher())
+    options = Options(level=pss_level, version=pss_version, config=cfg)
+    result = Scanner(options).scan(paths)
+    if write_baseline_path or baseline_path:
+        from kubelint_cc import baseline
+        try:
+            if write_baseline_path:
+                baseline.write(write_baseline_path, result)
+            if baseline_path:
+                baseline.apply(baseline_path, result)
+        except baseline.BaselineError as e:
+            _fail(str(e))
+    _report(result, fmt, output)
+    sys.exit(exit_code(result, fail_on))
+
+
+def exit_code(result, fail_on: str) -> int:
     if result.errors:
-        sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FINDINGS if result.findings else EXIT_CLEAN)
+        return EXIT_ERROR
+    if fail_on == "never":
+        return EXIT_CLEAN
+    floor = SEVERITY_RANK[fail_on]
+    counted = [f for f in result.findings if f.counts() and SEVERITY_RANK.get(f.severity, 2) >= floor]
+    return EXIT_FINDINGS if counted else EXIT_CLEAN
+
+
+def _report(result, fmt: str, output: str | None) -> None:
+    stream = sys.stdout
+    if output:
+        try:
+            stream = open(output, "w", encoding="utf-8")
+        except OSError as e:
+            _fail(f"cannot write {output}: {e.strerror or e}")
+    try:
+        if fmt == "json":
+            from kubelint_cc.reporters import json_report
+            json_report.render(result, stream)
+        elif fmt == "sarif":
+            from kubelint_cc.reporters import sarif
+            sarif.render(result, stream)
+        else:
+            from kubelint_cc.reporters import text
+            colour = stream.isatty() and "NO_COLOR" not in os.environ
+            text.render(result, stream, colour=colour)
+    finally:
+        if stream is not sys.stdout:
+            stream.close()
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(), required=True, metavar="PATH...")
+@click.option("--diff", is_flag=True, help="Print a unified diff instead of writing the files.")
+@click.option("--unsafe-fixes", is_flag=True, help="Also remove privileged: true (can break the workload).")
+def fix(paths, diff, unsafe_fixes):
+    """Rewrite manifests in place, fixing the restricted controls that have one safe answer."""
+    from kubelint_cc import fix as fix_mod
+    code = fix_mod.fix_paths(list(paths), write=not diff, unsafe=unsafe_fixes, out=sys.stdout)
+    sys.exit(code)
+
+
+@cli.command()
+@click.argument("rule_id", required=False)
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
+def rules(rule_id, fmt):
+    """List every rule, or explain one (what, why, failing and passing example, fix)."""
+    from kubelint_cc import catalog
+    if rule_id is None:
+        click.echo(catalog.render_table(fmt), nl=False)
+        return
+    rule = catalog.find(rule_id)
+    if rule is None:
+        _fail(f"unknown rule {rule_id!r}; `kubelint-cc rules` lists them")
+    click.echo(catalog.render_rule(rule, fmt), nl=False)
 
 
 def main():
@@ -51,3 +147,5 @@ def main():
         cli(prog_name="kubelint-cc")
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(EXIT_ERROR)

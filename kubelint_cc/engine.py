@@ -5,6 +5,7 @@ expanded to their pod template once, and every pod rule sees that same PodView.
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
@@ -46,20 +47,40 @@ class Finding:
     column: int
     path: str
     object: dict
+    suppressed: dict | None = None  # {"kind": "annotation"|"comment", "justification": str}
+    baseline: str | None = None  # "unchanged" when matched by --baseline, "new" otherwise
     extra: dict = field(default_factory=dict)
+
+    def counts(self) -> bool:
+        """Whether the finding can fail the run (not suppressed, not accepted in a baseline)."""
+        return self.suppressed is None and self.baseline != "unchanged"
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across runs and line shifts: where the finding is, not which line."""
+        import hashlib
+        key = "\0".join(str(x) for x in (self.file.replace(os.sep, "/"), self.object.get("kind"),
+                                          self.object.get("namespace"), self.object.get("name"),
+                                          self.control or self.rule, self.rule, self.path))
+        return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
     def as_dict(self) -> dict:
         d = {"rule": self.rule, "control": self.control, "level": self.level, "severity": self.severity,
              "message": self.message, "file": self.file, "line": self.line, "column": self.column,
-             "path": self.path, "object": self.object}
+             "path": self.path, "object": self.object, "fingerprint": self.fingerprint}
+        if self.suppressed is not None:
+            d["suppressed"] = self.suppressed
+        if self.baseline is not None:
+            d["baseline"] = self.baseline
         d.update(self.extra)
         return d
 
 
 @dataclass
 class Options:
-    level: str | None = None  # explicit --pss-level; None: namespace label, else restricted
-    version: str | None = None  # explicit --pss-version; None: namespace label, else latest
+    level: str | None = None  # explicit --pss-level; None: namespace label, else config, else restricted
+    version: str | None = None  # explicit --pss-version; None: namespace label, else config, else latest
+    config: Any = None  # kubelint_cc.config.Config
 
 
 @dataclass
