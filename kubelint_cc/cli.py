@@ -149,3 +149,9 @@ def main():
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(EXIT_ERROR)
+    except Exception as e:  # noqa: BLE001 - a bug must still end in a message and exit code 2
+        if os.environ.get("KUBELINT_CC_DEBUG"):
+            raise
+        click.echo(f"kubelint-cc: internal error: {type(e).__name__}: {e} "
+                   "(set KUBELINT_CC_DEBUG=1 for a traceback, and please report it)", err=True)
+        sys.exit(EXIT_ERROR)

@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from kubelint_cc import expand, load, yamltree
-from kubelint_cc.checks import pss
+from kubelint_cc import expand, load, suppress, yamltree
+from kubelint_cc.checks import kata_rules, placement, pss
 
 LEVEL_LABEL = "pod-security.kubernetes.io/enforce"
 VERSION_LABEL = "pod-security.kubernetes.io/enforce-version"
@@ -112,17 +112,21 @@ class Policy:
 
 class Scanner:
     def __init__(self, options: Options | None = None):
+        from kubelint_cc.config import Config
         self.options = options or Options()
+        self.config = self.options.config or Config()
         self.namespaces: dict[str, Policy] = {}
 
     # -- PSS level and version for an object, as the admission controller would pick them
     def policy_for(self, namespace: str) -> Policy:
         labelled = self.namespaces.get(namespace)
-        level = self.options.level or (labelled.level if labelled else pss.RESTRICTED)
+        level = self.options.level or (labelled.level if labelled else self.config.pss_level or pss.RESTRICTED)
         if self.options.version is not None:
             minor = parse_version(self.options.version)
+        elif labelled:
+            minor = labelled.minor
         else:
-            minor = labelled.minor if labelled else pss.LATEST_MINOR
+            minor = parse_version(self.config.pss_version or "latest")
         return Policy(level, minor)
 
     def learn_namespace(self, data: dict) -> None:
@@ -141,7 +145,7 @@ class Scanner:
     # -- scanning
     def scan(self, paths: list[str], stdin: Any = None, exclude: Callable | None = None) -> Result:
         result = Result()
-        sources = list(load.discover(paths, result.errors, exclude))
+        sources = list(load.discover(paths, result.errors, exclude or self.config.exclude_matcher()))
         texts = {}
         # Namespace labels set the policy for every workload in the scan, wherever it sits.
         for src in sources:
@@ -185,6 +189,21 @@ class Scanner:
                 result.errors.append(_yaml_error(name, e))
 
     def scan_text(self, name: str, text: str, result: Result) -> Iterator[Finding]:
+        comments = suppress.comment_ignores(text)
+        for finding in self._documents(name, text, result):
+            suppress.apply_comments(comments, (finding,))
+            yield finding
+        for (line, col), unknown in ((ig.where, n) for ig in comments.values()
+                                     for n in sorted(ig.names - self._known_names())):
+            yield Finding("unknown-suppression", None, None, "warning",
+                          f"suppression comment names unknown rule or control {unknown!r}", name, line, col, "",
+                          {"kind": None, "namespace": None, "name": None})
+
+    def _known_names(self) -> set:
+        from kubelint_cc import catalog
+        return catalog.known_names()
+
+    def _documents(self, name: str, text: str, result: Result) -> Iterator[Finding]:
         for node in self._compose(name, text, result):
             result.documents += 1
             kind = yamltree.top_scalar(node, "kind")
@@ -197,7 +216,8 @@ class Scanner:
 
     def _object(self, name: str, root: Any, node: Any, prefix: tuple, result: Result) -> Iterator[Finding]:
         kind = yamltree.top_scalar(node, "kind")
-        if not expand.is_workload(kind, yamltree.top_scalar(node, "apiVersion")):
+        if not (expand.is_workload(kind, yamltree.top_scalar(node, "apiVersion"))
+                or kind == "ConfigMap" and kata_rules.has_initdata(node)):
             return
         problems: list = []
         try:
@@ -214,16 +234,58 @@ class Scanner:
         meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
         namespace = meta.get("namespace") if isinstance(meta.get("namespace"), str) else None
         obj = {"kind": kind, "namespace": namespace, "name": meta.get("name") if isinstance(meta.get("name"), str) else None}
-        view = expand.pod_view(data, prefix)
-        if view is None:
-            return
-        policy = self.policy_for(namespace or "default")
-        for chk in pss.active_checks(policy.level, policy.minor):
-            for v in chk.func(view.metadata, view.spec, policy.minor):
-                full = view.prefix + v.path
-                line, col = yamltree.locate(root, full)
-                yield Finding(pss_rule_id(chk.control), chk.control, chk.level, SEVERITY[chk.level], v.message,
-                              name, line, col, format_path(full), obj)
+        namespace = namespace or self.config.default_namespace
+        hits: list[tuple] = []  # (rule, control, level, severity, message, full path, extra)
+        view = expand.pod_view(data, prefix) if kind != "ConfigMap" else None
+        if view is not None:
+            policy = self.policy_for(namespace)
+            for chk in pss.active_checks(policy.level, policy.minor):
+                for v in chk.func(view.metadata, view.spec, policy.minor):
+                    hits.append((pss_rule_id(chk.control), chk.control, chk.level, SEVERITY[chk.level], v.message,
+                                 view.prefix + v.path, ()))
+            pod_hits = self._guarded(name, node, result, kata_rules.pod, view.metadata, view.spec)
+            pod_hits += list(placement.runtime_class(view.spec, namespace, self.config))
+            pod_hits += list(placement.peer_pods(view.spec, namespace, self.config))
+            hits += [(h.rule, h.control, None, h.severity, h.message, view.prefix + h.path, h.extra) for h in pod_hits]
+            hits += [(h.rule, h.control, None, h.severity, h.message, prefix + h.path, h.extra)
+                     for h in kata_rules.misplaced(meta, kind)]
+        elif kind == "ConfigMap":
+            hits += [(h.rule, h.control, None, h.severity, h.message, prefix + h.path, h.extra)
+                     for h in self._guarded(name, node, result, kata_rules.config_map, data)]
+        ignores = suppress.annotation_ignores(meta, view.metadata if view else None,
+                                              view.prefix[len(prefix):] if view else ())
+        findings = []
+        for rule, control, level, severity, message, full, extra in hits:
+            if not self.config.enabled(rule, control):
+                continue
+            line, col = yamltree.locate(root, full)
+            finding = Finding(rule, control, level, self.config.severity_for(rule, control, severity), message,
+                              name, line, col, format_path(full), obj, extra=dict(extra))
+            finding.suppressed = suppress.match(ignores, finding)
+            findings.append(finding)
+        findings.extend(self._unknown_suppressions(ignores, root, prefix, name, obj))
+        findings.sort(key=lambda f: (f.line, f.column))
+        yield from findings
+
+    def _guarded(self, name: str, node: Any, result: Result, rule: Callable, *args) -> list:
+        """Runs a rule that decodes untrusted payloads; a failure is an input error, never a crash."""
+        try:
+            return list(rule(*args))
+        except Exception as e:  # noqa: BLE001 - reported with the object's position
+            mark = node.start_mark
+            result.errors.append(load.LoadError(name, f"could not analyse {rule.__module__.rsplit('.', 1)[-1]}: "
+                                                      f"{type(e).__name__}: {e}", mark.line + 1, mark.column + 1))
+            return []
+
+    def _unknown_suppressions(self, ignores, root, prefix, name, obj) -> list[Finding]:
+        out = []
+        for where, unknown in suppress.unknown_names(ignores):
+            full = prefix + where
+            line, col = yamltree.locate(root, full)
+            out.append(Finding("unknown-suppression", None, None, "warning",
+                               f"suppression names unknown rule or control {unknown!r}", name, line, col,
+                               format_path(full), obj))
+        return out
 
 
 def _yaml_error(name: str, e: Exception) -> load.LoadError:

@@ -103,7 +103,7 @@ def analyse_policy_annotation(value: str) -> list[Issue]:
                             f"The agent.policy annotation is {len(value)} bytes, over the Kubernetes limit of 256 KiB "
                             f"for all annotations of an object, so the API server rejects the object."))
     issues.append(Issue(
-        "SetPolicyRequest", "kata-policy-annotation-unattested", "warning",
+        "agentPolicySource", "kata-policy-annotation-unattested", "warning",
         "The policy comes from the io.katacontainers.config.agent.policy annotation: it is not measured by "
         "attestation, runtime-rs (the default shim since Kata 4.0) ignores it, and the Go shim applies it only "
         "if the policy already loaded allows SetPolicyRequest; prefer a policy.rego in cc_init_data."))
