@@ -66,8 +66,32 @@ def _l(value: Any) -> list:
     return value if isinstance(value, list) else []
 
 
+# A value of the wrong type (`privileged: "true"`, `runAsUser: "0"`, a list where a string
+# belongs) counts as absent, like a field the API server cannot decode; kubelint_cc.validate
+# reports it as an input error.  So a wrong type never matches a forbidden value and never
+# satisfies a required one, and no unhashable value reaches a set lookup.
+
 def _int(value: Any) -> int | None:
     return value if type(value) is int else None
+
+
+def _bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _str(value: Any) -> str:
+    """A string field as Go reads it: absent, null and wrong types are all ""."""
+    return value if isinstance(value, str) else ""
+
+
+def _strings(value: Any) -> Iterator[tuple[int, str]]:
+    """(index, item) of the string items of a list field."""
+    return ((i, item) for i, item in enumerate(_l(value)) if isinstance(item, str))
+
+
+def _is_set(value: Any) -> bool:
+    """Whether a pointer-to-struct field is non-nil: only a mapping decodes to one."""
+    return isinstance(value, dict)
 
 
 POD_SC = ("spec", "securityContext")
@@ -125,7 +149,7 @@ CAPABILITIES_BASELINE = frozenset({
 def capabilities_baseline(meta, spec, minor):
     for path, c, name in containers(spec):
         caps = _m(_sc(c).get("capabilities"))
-        for i, cap in enumerate(_l(caps.get("add"))):
+        for i, cap in _strings(caps.get("add")):
             if cap not in CAPABILITIES_BASELINE:
                 yield Violation(path + ("securityContext", "capabilities", "add", i),
                                 f'container {name} must not include "{cap}" in securityContext.capabilities.add')
@@ -135,7 +159,7 @@ def capabilities_baseline(meta, spec, minor):
 def host_path_volumes(meta, spec, minor):
     for i, vol in enumerate(_l(spec.get("volumes"))):
         vol = _m(vol)
-        if vol.get("hostPath") is not None:
+        if _is_set(vol.get("hostPath")):
             yield Violation(("spec", "volumes", i, "hostPath"),
                             f'volume "{vol.get("name")}" must not use hostPath')
 
@@ -154,19 +178,18 @@ def apparmor_profile(meta, spec, minor):
     # The field check was patched into the v1.0 policy, so it applies at every version.
     profile_types = {"RuntimeDefault", "Localhost"}
     pod_profile = _m(spec.get("securityContext")).get("appArmorProfile")
-    if pod_profile is not None and _m(pod_profile).get("type") not in profile_types:
+    if _is_set(pod_profile) and _str(pod_profile.get("type")) not in profile_types:
         yield Violation(POD_SC + ("appArmorProfile", "type"),
-                        f'pod must not set AppArmor profile type to "{_m(pod_profile).get("type")}"')
+                        f'pod must not set AppArmor profile type to "{_str(pod_profile.get("type"))}"')
     for path, c, name in containers(spec):
         profile = _sc(c).get("appArmorProfile")
-        if profile is not None and _m(profile).get("type") not in profile_types:
+        if _is_set(profile) and _str(profile.get("type")) not in profile_types:
             yield Violation(path + ("securityContext", "appArmorProfile", "type"),
-                            f'container {name} must not set AppArmor profile type to "{_m(profile).get("type")}"')
+                            f'container {name} must not set AppArmor profile type to "{_str(profile.get("type"))}"')
     for key, value in _m(meta.get("annotations")).items():
         if key.startswith("container.apparmor.security.beta.kubernetes.io/"):
-            ok = isinstance(value, str) and (value == "" or value == "runtime/default"
-                                             or value.startswith("localhost/"))
-            if not ok:
+            value = _str(value)  # "" (also null) is allowed here
+            if not (value == "" or value == "runtime/default" or value.startswith("localhost/")):
                 yield Violation(("metadata", "annotations", key), f'forbidden AppArmor annotation {key}="{value}"')
 
 
@@ -179,20 +202,22 @@ def selinux_options(meta, spec, minor):
     places += [(path + ("securityContext",), _sc(c), f"container {name}") for path, c, name in containers(spec)]
     for path, sc, who in places:
         opts = sc.get("seLinuxOptions")
-        if opts is None:
+        if not _is_set(opts):
             continue
-        opts = _m(opts)
         seopt = path + ("seLinuxOptions",)
-        if (opts.get("type") or "") not in allowed:
-            yield Violation(seopt + ("type",), f'{who} must not set seLinuxOptions.type "{opts.get("type")}"')
+        if _str(opts.get("type")) not in allowed:
+            yield Violation(seopt + ("type",), f'{who} must not set seLinuxOptions.type "{opts["type"]}"')
         for field in ("user", "role"):
-            if opts.get(field):
+            if _str(opts.get(field)):
                 yield Violation(seopt + (field,), f"{who} must not set seLinuxOptions.{field}")
 
 
-def _seccomp_annotation_ok(value: Any) -> bool:
-    return isinstance(value, str) and (value in ("runtime/default", "docker/default")
-                                       or value.startswith("localhost/"))
+def _seccomp_type_ok(profile: dict) -> bool:
+    return _str(profile.get("type")) in ("RuntimeDefault", "Localhost")
+
+
+def _seccomp_annotation_ok(value: str) -> bool:
+    return value in ("runtime/default", "docker/default") or value.startswith("localhost/")
 
 
 @check("seccompProfile_baseline", BASELINE)
@@ -203,17 +228,20 @@ def seccomp_profile_baseline(meta, spec, minor):
         keys += [f"container.seccomp.security.alpha.kubernetes.io/{c.get('name')}"
                  for _, c, _ in containers(spec) if isinstance(c.get("name"), str)]
         for key in keys:
-            if key in annotations and not _seccomp_annotation_ok(annotations[key]):
+            if key not in annotations or not isinstance(annotations[key], (str, type(None))):
+                continue  # absent, or of the wrong type (which counts as absent)
+            # Unlike AppArmor's, an empty value (null reads as "") is forbidden.
+            if not _seccomp_annotation_ok(_str(annotations[key])):
                 yield Violation(("metadata", "annotations", key),
-                                f'forbidden seccomp annotation {key}="{annotations[key]}"')
+                                f'forbidden seccomp annotation {key}="{_str(annotations[key])}"')
         return
     places = [(POD_SC, _m(spec.get("securityContext")), "pod")]
     places += [(path + ("securityContext",), _sc(c), f"container {name}") for path, c, name in containers(spec)]
     for path, sc, who in places:
         profile = sc.get("seccompProfile")
-        if profile is not None and _m(profile).get("type") not in ("RuntimeDefault", "Localhost"):
+        if _is_set(profile) and not _seccomp_type_ok(profile):
             yield Violation(path + ("seccompProfile", "type"),
-                            f'{who} must not set securityContext.seccompProfile.type to "{_m(profile).get("type")}"')
+                            f'{who} must not set securityContext.seccompProfile.type to "{_str(profile.get("type"))}"')
 
 
 SYSCTLS = [
@@ -235,7 +263,9 @@ def allowed_sysctls(minor: int) -> set[str]:
 def sysctls(meta, spec, minor):
     allowed = allowed_sysctls(minor)
     for i, entry in enumerate(_l(_m(spec.get("securityContext")).get("sysctls"))):
-        name = _m(entry).get("name")
+        if not isinstance(entry, dict):
+            continue
+        name = _str(entry.get("name"))
         if name not in allowed:
             yield Violation(POD_SC + ("sysctls", i, "name"), f'forbidden sysctl "{name}"')
 
@@ -253,7 +283,7 @@ def windows_host_process(meta, spec, minor):
 def _procmount(spec):
     for path, c, name in containers(spec):
         sc = _sc(c)
-        if sc.get("procMount") not in (None, "Default"):
+        if isinstance(sc.get("procMount"), str) and sc["procMount"] != "Default":  # even "" is forbidden
             yield Violation(path + ("securityContext", "procMount"),
                             f'container {name} must not set securityContext.procMount to "{sc["procMount"]}"')
 
@@ -276,7 +306,7 @@ def host_probes_and_lifecycle(meta, spec, minor):
         handlers += [(("lifecycle", hook), lifecycle.get(hook)) for hook in ("postStart", "preStop")]
         for where, handler in handlers:
             for action in ("httpGet", "tcpSocket"):
-                host = _m(_m(handler).get(action)).get("host")
+                host = _str(_m(_m(handler).get(action)).get("host"))
                 if host:
                     yield Violation(path + where + (action, "host"),
                                     f'container {name} must not set {".".join(where)}.{action}.host "{host}"')
@@ -296,12 +326,12 @@ RESTRICTED_VOLUME_SOURCES = (
 def restricted_volumes(meta, spec, minor):
     for i, vol in enumerate(_l(spec.get("volumes"))):
         vol = _m(vol)
-        if any(vol.get(src) is not None for src in ALLOWED_VOLUME_SOURCES):
+        if any(_is_set(vol.get(src)) for src in ALLOWED_VOLUME_SOURCES):
             continue
-        sources = [k for k, v in vol.items() if k != "name" and v is not None]
+        sources = [k for k, v in vol.items() if k != "name" and _is_set(v)]
         if not sources:
             continue  # the API defaults a volume without a source to emptyDir
-        kind = next((s for s in RESTRICTED_VOLUME_SOURCES if vol.get(s) is not None), sources[0])
+        kind = next((s for s in RESTRICTED_VOLUME_SOURCES if _is_set(vol.get(s))), sources[0])
         yield Violation(("spec", "volumes", i, kind),
                         f'volume "{vol.get("name")}" uses restricted volume type "{kind}"')
 
@@ -323,9 +353,9 @@ def capabilities_restricted(meta, spec, minor):
     for path, c, name in containers(spec):
         caps = _sc(c).get("capabilities")
         cap_path = path + ("securityContext", "capabilities")
-        if not isinstance(caps, dict) or "ALL" not in _l(caps.get("drop")):
+        if not _is_set(caps) or "ALL" not in _l(caps.get("drop")):
             yield Violation(cap_path + ("drop",), f'container {name} must set securityContext.capabilities.drop=["ALL"]')
-        for i, cap in enumerate(_l(_m(caps).get("add"))):
+        for i, cap in _strings(_m(caps).get("add")):
             if cap != "NET_BIND_SERVICE":
                 yield Violation(cap_path + ("add", i),
                                 f'container {name} must not include "{cap}" in securityContext.capabilities.add')
@@ -340,14 +370,14 @@ def proc_mount_restricted(meta, spec, minor):
 def run_as_non_root(meta, spec, minor):
     if minor >= 35 and user_namespaced(spec):
         return
-    pod_value = _m(spec.get("securityContext")).get("runAsNonRoot")
+    pod_value = _bool(_m(spec.get("securityContext")).get("runAsNonRoot"))
     explicit, implicit = [], []
-    if pod_value is not None and pod_value is not True:
+    if pod_value is False:
         explicit.append(Violation(POD_SC + ("runAsNonRoot",), "pod must not set securityContext.runAsNonRoot=false"))
     for path, c, name in containers(spec):
-        value = _sc(c).get("runAsNonRoot")
+        value = _bool(_sc(c).get("runAsNonRoot"))
         if value is not None:
-            if value is not True:
+            if value is False:
                 explicit.append(Violation(path + ("securityContext", "runAsNonRoot"),
                                           f"container {name} must not set securityContext.runAsNonRoot=false"))
         elif pod_value is not True:
@@ -368,28 +398,24 @@ def run_as_user(meta, spec, minor):
             yield Violation(path + ("runAsUser",), f"{who} must not set runAsUser=0")
 
 
-def _seccomp_type_ok(profile: Any) -> bool:
-    return _m(profile).get("type") in ("RuntimeDefault", "Localhost")
-
-
 @check("seccompProfile_restricted", RESTRICTED, since=19, overrides=(("seccompProfile_baseline", 19),))
 def seccomp_profile_restricted(meta, spec, minor):
     if minor >= 25 and is_windows(spec):
         return
     pod_profile = _m(spec.get("securityContext")).get("seccompProfile")
     explicit, implicit = [], []
-    if pod_profile is not None and not _seccomp_type_ok(pod_profile):
-        explicit.append(Violation(POD_SC + ("seccompProfile", "type"),
-                                  f'pod must not set securityContext.seccompProfile.type to "{_m(pod_profile).get("type")}"'))
-    pod_ok = pod_profile is not None and _seccomp_type_ok(pod_profile)
+    if _is_set(pod_profile) and not _seccomp_type_ok(pod_profile):
+        explicit.append(Violation(POD_SC + ("seccompProfile", "type"), 'pod must not set securityContext.seccompProfile'
+                                  f'.type to "{_str(pod_profile.get("type"))}"'))
+    pod_ok = _is_set(pod_profile) and _seccomp_type_ok(pod_profile)
     for path, c, name in containers(spec):
         profile = _sc(c).get("seccompProfile")
         where = path + ("securityContext", "seccompProfile")
-        if profile is not None:
+        if _is_set(profile):
             if not _seccomp_type_ok(profile):
                 explicit.append(Violation(where + ("type",),
                                           f'container {name} must not set securityContext.seccompProfile.type to '
-                                          f'"{_m(profile).get("type")}"'))
+                                          f'"{_str(profile.get("type"))}"'))
         elif not pod_ok:
             implicit.append(Violation(where, f'pod or container {name} must set securityContext.seccompProfile.type '
                                              'to "RuntimeDefault" or "Localhost"'))
