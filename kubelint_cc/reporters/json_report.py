@@ -12,5 +12,7 @@ def render(result, stream) -> None:
         "errors": [e.as_dict() for e in result.errors],
         "summary": summary(result),
     }
+    if getattr(result, "baseline_stats", None):
+        doc["summary"]["baseline"] = result.baseline_stats
     json.dump(doc, stream, indent=2, ensure_ascii=False)
     stream.write("\n")

@@ -14,11 +14,18 @@ def _object(obj: dict) -> str:
 
 def render(result, stream, colour: bool = False) -> None:
     for f in result.findings:
+        if f.baseline == "unchanged":
+            continue  # accepted in the baseline: JSON and SARIF keep it, marked; here it is only counted
         sev = f"{COLOURS[f.severity]}{f.severity}{RESET}" if colour and f.severity in COLOURS else f.severity
         stream.write(f"{f.file}:{f.line}:{f.column}: {sev} {f.control or f.rule} {f.message} ({_object(f.object)})\n")
     for e in result.errors:
         where = e.file + (f":{e.line}:{e.column}" if e.line else "")
         stream.write(f"{where}: error: {e.message}\n")
+    b = getattr(result, "baseline_stats", None)
+    if b:
+        stream.write(f"baseline {b['file']}: {b['matched']} unchanged (not shown), {b['new']} new, "
+                     f"{b['stale']} stale entr{'y' if b['stale'] == 1 else 'ies'}"
+                     f"{' (fixed or gone: rewrite it with --write-baseline)' if b['stale'] else ''}\n")
     s = summary(result)
     counts = ", ".join(f"{n} {sev}{'s' if n != 1 else ''}" for sev, n in sorted(s["by_severity"].items()))
     stream.write(f"{s['findings']} finding{'s' if s['findings'] != 1 else ''}"
