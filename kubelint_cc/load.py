@@ -5,8 +5,10 @@ and, where there is one, the line and column.
 """
 from __future__ import annotations
 
-import io
+import codecs
+import errno
 import os
+import re
 import stat
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -36,8 +38,9 @@ class Source:
 
 def discover(paths: list[str], errors: list[LoadError], exclude=None) -> Iterator[Source]:
     """Yields sources in a stable order.  Directories recurse (skipping .git and other
-    dot-directories), symlinked directories are not followed into loops, and only
-    regular files are ever opened: FIFOs and devices are reported, never read."""
+    dot-directories); symbolic links are followed wherever they point, as kubectl and
+    git do, but a directory reached twice (a link loop) is walked once; only regular
+    files are ever opened: FIFOs, sockets and devices are reported, never read."""
     seen_dirs: set[tuple[int, int]] = set()
     for path in paths or ["."]:
         if path == STDIN:
@@ -45,11 +48,8 @@ def discover(paths: list[str], errors: list[LoadError], exclude=None) -> Iterato
             continue
         try:
             st = os.stat(path)
-        except FileNotFoundError:
-            errors.append(LoadError(path, "no such file or directory"))
-            continue
         except OSError as e:
-            errors.append(LoadError(path, _os_message(e)))
+            errors.append(LoadError(path, _os_message(e, initial=True)))
             continue
         if stat.S_ISDIR(st.st_mode):
             yield from _walk(path, errors, seen_dirs, exclude)
@@ -57,89 +57,148 @@ def discover(paths: list[str], errors: list[LoadError], exclude=None) -> Iterato
             if not (exclude and exclude(path)):
                 yield Source(path)
         else:
-            errors.append(LoadError(path, "not a regular file (FIFO, socket or device): not read"))
+            errors.append(LoadError(path, NOT_REGULAR))
+
+
+NOT_REGULAR = "not a regular file (FIFO, socket or device): not read"
 
 
 def _walk(top: str, errors: list[LoadError], seen: set, exclude) -> Iterator[Source]:
-    try:
-        st = os.stat(top)
-    except OSError as e:
-        errors.append(LoadError(top, _os_message(e)))
-        return
-    key = (st.st_dev, st.st_ino)
-    if key in seen:
-        return  # a symlink loop or a second link to a directory already scanned
-    seen.add(key)
-    try:
-        with os.scandir(top) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except OSError as e:
-        errors.append(LoadError(top, _os_message(e)))
-        return
-    for entry in entries:
-        path = os.path.join(top, entry.name) if top != "." else entry.name
+    """Depth first, entries in name order; iterative, so no tree is too deep to walk."""
+    stack = [iter(_entries(top, errors, seen))]
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
+        path = os.path.join(entry[0], entry[1].name) if entry[0] != "." else entry[1].name
+        item = entry[1]
         if exclude and exclude(path):
             continue
         try:
-            is_dir = entry.is_dir()  # follows symlinks; loops are cut by `seen`
-            is_file = entry.is_file()
+            is_dir = item.is_dir()  # follows symlinks; loops are cut by `seen`
+            is_file = item.is_file()
         except OSError as e:
             errors.append(LoadError(path, _os_message(e)))
             continue
         if is_dir:
-            if not entry.name.startswith("."):
-                yield from _walk(path, errors, seen, exclude)
-        elif entry.name.endswith(EXTENSIONS):
+            if not item.name.startswith("."):
+                stack.append(iter(_entries(path, errors, seen)))
+        elif item.name.endswith(EXTENSIONS):
             if is_file:
                 yield Source(path)
-            elif entry.is_symlink() and not os.path.exists(path):
-                errors.append(LoadError(path, "broken symbolic link"))
+            elif item.is_symlink():
+                try:
+                    os.stat(path)
+                    errors.append(LoadError(path, NOT_REGULAR))
+                except FileNotFoundError:
+                    errors.append(LoadError(path, "broken symbolic link (its target does not exist)"))
+                except OSError as e:  # a loop
+                    errors.append(LoadError(path, _os_message(e)))
             else:
-                errors.append(LoadError(path, "not a regular file (FIFO, socket or device): not read"))
+                errors.append(LoadError(path, NOT_REGULAR))
+
+
+def _entries(top: str, errors: list[LoadError], seen: set) -> list:
+    try:
+        st = os.stat(top)
+        if (st.st_dev, st.st_ino) in seen:
+            return []  # a symlink loop, or a second link to a directory already walked
+        seen.add((st.st_dev, st.st_ino))
+        with os.scandir(top) as it:
+            return [(top, e) for e in sorted(it, key=lambda e: e.name)]
+    except OSError as e:
+        errors.append(LoadError(top, _os_message(e)))
+        return []
 
 
 def read_bytes(source: Source, stdin: Any = None) -> bytes:
-    if source.data is not None:
-        return source.data
     if source.name == STDIN:
-        stream = stdin if stdin is not None else __import__("sys").stdin.buffer
-        source.data = stream.read(MAX_FILE_BYTES + 1)
+        if source.data is None:  # stdin can be read once: keep it for the second pass
+            stream = stdin if stdin is not None else __import__("sys").stdin.buffer
+            source.data = stream.read(MAX_FILE_BYTES + 1)
+        data = source.data
+    elif source.data is not None:
         data = source.data
     else:
         # O_NONBLOCK: a path swapped for a FIFO after discovery must not hang the scan.
         fd = os.open(source.name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise OSError("not a regular file (FIFO, socket or device): not read")
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise OSError(NOT_REGULAR)
+            if st.st_size > MAX_FILE_BYTES:
+                raise OSError(_too_large(st.st_size))
             with os.fdopen(fd, "rb", closefd=False) as f:
                 data = f.read(MAX_FILE_BYTES + 1)
         finally:
             os.close(fd)
     if len(data) > MAX_FILE_BYTES:
-        raise OSError(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB: not scanned")
+        raise OSError(_too_large(len(data)))
     return data
 
 
+def _too_large(size: int) -> str:
+    return (f"file too large ({size / (1024 * 1024):.0f} MiB; the limit is {MAX_FILE_BYTES // (1024 * 1024)} MiB): "
+            "not scanned")
+
+
+class DecodeError(UnicodeError):
+    """Bytes that are not a manifest's text; `line`/`column` (1-based) when a position helps."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.line, self.column = line, column
+
+
+BINARY_SNIFF = 8000  # like git: a NUL byte this early means a binary file, not text
+INVALID_UTF8 = "\uffff"  # stands for an undecodable byte: libyaml refuses it, so only its document fails
+
+
 def decode(data: bytes) -> str:
-    """Text of a manifest.  YAML allows UTF-8, UTF-16 and UTF-32 (detected by BOM)."""
-    for bom, codec in ((b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"),
-                       (b"\xef\xbb\xbf", "utf-8-sig"), (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le")):
+    """Text of a manifest: UTF-8, or UTF-16 with a byte order mark -- what Kubernetes'
+    YAML reader (go-yaml, like libyaml) accepts.  UTF-32 is refused as Kubernetes refuses
+    it.  Bytes that are not UTF-8 become U+FFFF, which the YAML reader refuses: the
+    document holding them is reported, the others are still read."""
+    if data.startswith((b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00")):
+        raise DecodeError("UTF-32 text: Kubernetes reads only UTF-8 and UTF-16 YAML (re-encode the file as UTF-8)")
+    for bom, codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le")):
         if data.startswith(bom):
-            text = data.decode(codec)
-            return text[1:] if text.startswith("\ufeff") else text
-    if b"\x00" in data:
-        raise UnicodeError(f"binary file (NUL byte at offset {data.index(0)})")
+            if codec == "utf-8":
+                return _utf8(data[len(bom):])
+            try:
+                return data[len(bom):].decode(codec)
+            except UnicodeDecodeError as e:
+                raise DecodeError(f"not valid {codec.upper()} (byte offset {e.start + len(bom)}: {e.reason})") from None
+    nul = data.find(b"\x00", 0, BINARY_SNIFF)
+    if nul >= 0:
+        raise DecodeError("binary file: NUL byte (or UTF-16/32 text without a byte order mark)", *_where(data, nul))
+    return _utf8(data)
+
+
+def _utf8(data: bytes) -> str:
     try:
         return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise UnicodeError(f"not valid UTF-8 (byte offset {e.start})") from None
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "kubelint-cc-invalid")
 
 
-def _os_message(e: OSError) -> str:
+codecs.register_error("kubelint-cc-invalid", lambda e: (INVALID_UTF8 * (e.end - e.start), e.end))
+
+
+def _where(data: bytes, offset: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of a byte offset."""
+    start = data.rfind(b"\n", 0, offset) + 1
+    return data.count(b"\n", 0, offset) + 1, len(data[start:offset].decode("utf-8", "replace")) + 1
+
+
+def _os_message(e: OSError, initial: bool = False) -> str:
     if isinstance(e, PermissionError):
         return "permission denied"
     if isinstance(e, FileNotFoundError):
-        return "no such file or directory (removed during the scan?)"
+        return "no such file or directory" if initial else "no such file or directory (removed during the scan?)"
+    if e.errno == errno.ELOOP:
+        return "symbolic link loop (too many levels of symbolic links)"
     return e.strerror or str(e)
 
 
@@ -147,10 +206,316 @@ def os_message(e: OSError) -> str:
     return _os_message(e)
 
 
-def compose_documents(text: str) -> Iterator[Any]:
-    """Root nodes of every document, in order.  Raises ruamel's MarkedYAMLError subclasses
-    on a syntax error; documents before the error have already been yielded."""
-    from ruamel.yaml import YAML
+# -- composing YAML ---------------------------------------------------------------------
+#
+# We compose with ruamel.yaml's C parser (libyaml) and never construct, so no tag is ever
+# instantiated.  Two hooks of the C composer do the work:
+#   resolve          -- plain scalars keep their text; yamltree types them the way Kubernetes
+#                       does (YAML 1.1).  This is also 3-9x faster than ruamel's resolver.
+#   descend_resolver -- called before every node: counts nesting depth and nodes, and stops
+#                       the composer long before its C recursion could overflow the stack
+#                       (100,000 levels of `[` segfault it) or a document could fill memory.
+# libyaml stops a stream at its first error; compose_documents resumes at the next document
+# marker, so one broken document never hides the others.
 
-    yaml = YAML(typ="safe", pure=False)
-    yield from yaml.compose_all(io.StringIO(text))
+MAX_NODES = 1_000_000  # per document; the largest CRDs have ~50,000, 1M nodes is ~400 MB
+MAX_ERRORS = 100  # per file: past this, the rest of a hopeless file is not worth the time
+
+_BREAKS = "\r\n\x85\u2028\u2029"  # libyaml's line break characters ("\r\n" counts once)
+_MARKER = re.compile(r"(?:^|(?<=[\r\x85\u2028\u2029]))(?:---|\.\.\.)(?=[ \t\r\n\x85\u2028\u2029]|\Z)", re.M)
+
+
+@dataclass
+class Mark:
+    """A position in the whole file (0-based, like ruamel's marks)."""
+    line: int
+    column: int
+    index: int = 0
+    name: str = ""
+
+
+class YamlError(Exception):
+    """A document that could not be composed.  Shaped like ruamel's MarkedYAMLError
+    (`problem`, `problem_mark`), with the mark counted from the start of the file.
+    `syntax` is False for documents refused for their size rather than their syntax."""
+
+    def __init__(self, problem: str, mark: Mark | None = None, syntax: bool = True):
+        super().__init__(problem)
+        self.problem = problem
+        self.problem_mark = mark
+        self.context = None
+        self.context_mark = None
+        self.syntax = syntax
+
+
+class _Limit(Exception):
+    def __init__(self, problem: str, node: Any):
+        super().__init__(problem)
+        self.problem = problem
+        self.node = node
+
+
+def _composer_class():
+    from _ruamel_yaml import CParser
+    from ruamel.yaml.nodes import MappingNode, ScalarNode
+    from ruamel.yaml.tag import Tag
+
+    from kubelint_cc import yamltree
+
+    # One shared Tag object per implicit tag: ruamel's Node would build one per node.
+    plain, merge, string, mapping, sequence = (Tag(suffix=t) for t in (
+        yamltree.PLAIN_TAG, yamltree.MERGE_TAG, yamltree.STR_TAG, yamltree.MAP_TAG, yamltree.SEQ_TAG))
+
+    depth_limit = yamltree.MAX_DEPTH + 1  # the root is at depth 1 here, 0 in yamltree
+
+    class Composer(CParser):
+        depth = 0
+        nodes = 0
+
+        def resolve(self, kind, value, implicit):
+            if kind is ScalarNode:
+                if not implicit[0]:
+                    return string  # quoted or block scalar: always a string
+                return merge if value == "<<" else plain
+            return mapping if kind is MappingNode else sequence
+
+        def descend_resolver(self, parent, index):
+            self.depth += 1
+            self.nodes += 1
+            if self.depth > depth_limit:
+                raise _Limit(f"nesting deeper than {yamltree.MAX_DEPTH} levels", parent)
+            if self.nodes > MAX_NODES:
+                raise _Limit(f"document too large: more than {MAX_NODES:,} YAML nodes "
+                             "(no Kubernetes object comes near this)", parent)
+
+        def ascend_resolver(self):
+            self.depth -= 1
+
+    return Composer
+
+
+_COMPOSER = None
+
+
+class _Tail:
+    """text[pos:end], read in chunks (no copy of the rest of a big file)."""
+
+    def __init__(self, text: str, pos: int, end: int):
+        self.text, self.pos, self.end = text, pos, end
+
+    def read(self, size: int = -1) -> str:
+        end = self.end if size is None or size < 0 else min(self.pos + size, self.end)
+        piece = self.text[self.pos:end]
+        self.pos += len(piece)
+        return piece
+
+
+def compose_documents(text: str, errors: list | None = None) -> Iterator[Any]:
+    """Root nodes of every document, in order, with marks counted from the start of the file.
+
+    With `errors` (a list), a document that cannot be composed adds a YamlError to it and
+    composing resumes at the next `---` or `...` line, so the documents after a broken one
+    are still returned.  Without it, the first error is raised (after the documents before it)."""
+    global _COMPOSER
+    if _COMPOSER is None:
+        _COMPOSER = _composer_class()
+    if text.startswith("\ufeff"):
+        text = text[1:]  # libyaml skips a BOM without counting it: keep character offsets in step
+    return _Stream(text, errors).compose(0, len(text), 0)
+
+
+class _Stream:
+    """One file being composed: resumes after errors, and remembers its document markers."""
+
+    def __init__(self, text: str, errors: list | None):
+        self.text = text
+        self.errors = errors
+        self.markers: list | None = None  # found on the first error only: the good path never pays
+        self.ascii_only = True
+        self.end: Mark | None = None  # where the text ends, trailing line breaks aside
+        self.failures = 0
+
+    def _learn(self) -> None:
+        """What error handling needs to know about the whole text, worked out once."""
+        text = self.text
+        self.ascii_only = text.isascii()
+        self.markers = _markers(text, self.ascii_only)
+        end = len(text)
+        while end and text[end - 1] in _BREAKS:
+            end -= 1
+        self.end = _mark_at(text, 0, 0, end, self.ascii_only)
+
+    def compose(self, pos: int, end: int, line: int) -> Iterator[Any]:
+        """Documents of text[pos:end], which starts on line `line` of the file."""
+        text = self.text
+        while True:
+            source = text if pos == 0 and end == len(text) else _Tail(text, pos, end)
+            parser = _COMPOSER(source)
+            done, done_line = pos, line  # where the documents yielded so far end
+            try:
+                while parser.check_node():
+                    parser.nodes = parser.depth = 0
+                    node = parser.get_node()
+                    if pos:
+                        _shift(node, line, pos)
+                    done, done_line = node.end_mark.index, node.end_mark.line
+                    yield node
+                return
+            except Exception as e:  # ruamel raises many classes; each becomes a YamlError with a mark
+                if self.markers is None:
+                    self._learn()
+                error = self._error(e, pos, line)
+                read_ahead = getattr(e, "position", None) is not None  # a ReaderError
+            if self.errors is None:
+                raise error
+            if read_ahead:
+                # libyaml checks characters a buffer ahead: documents before the bad one were never
+                # parsed.  Compose them on their own, up to the marker that starts the bad one.
+                cut = self._start_of(error.problem_mark, done)
+                if cut is not None and cut <= error.problem_mark.index:  # the bad character lies past `cut`
+                    yield from self.compose(done, cut, done_line)
+            self._record(error)
+            resume = _resume_point(self.markers, error.problem_mark, pos)
+            if resume is None or resume[0] >= end:
+                return
+            self.failures += 1
+            if self.failures >= MAX_ERRORS:
+                self._record(YamlError(f"more than {MAX_ERRORS} broken documents: the rest of the file is not "
+                                       "checked", Mark(resume[1], 0, resume[0]), syntax=False))
+                return
+            pos, line = resume
+
+    def _error(self, e: Exception, pos: int, line: int) -> YamlError:
+        error = _convert_error(e, self.text, pos, line, self.ascii_only)
+        mark = error.problem_mark
+        if mark is not None and (mark.line, mark.column) > (self.end.line, self.end.column):
+            # libyaml places an error at the end of the input after the last line break, on a
+            # line editors do not show: point just past the last character instead.
+            error.problem_mark = self.end
+        return error
+
+    def _record(self, error: YamlError) -> None:
+        last = self.errors[-1] if self.errors else None
+        if last is None or (last.problem, last.problem_mark) != (error.problem, error.problem_mark):
+            self.errors.append(error)
+
+    def _start_of(self, mark: Mark | None, after: int) -> int | None:
+        """Offset of the marker that starts the document holding `mark`, if it is past `after`."""
+        if mark is None:
+            return None
+        found = None
+        for offset, line in self.markers:
+            if offset <= after:
+                continue
+            if line > mark.line:
+                break
+            found = offset
+        return found
+
+
+def _markers(text: str, ascii_only: bool) -> list[tuple[int, int]]:
+    """(offset, line) of every `---` / `...` line: the places a broken stream can resume."""
+    out = []
+    last, line = 0, 0
+    for m in _MARKER.finditer(text):
+        line += _count_breaks(text, last, m.start(), ascii_only)
+        last = m.start()
+        out.append((m.start(), line))
+    return out
+
+
+def _count_breaks(text: str, start: int, end: int, ascii_only: bool = False) -> int:
+    n = text.count("\n", start, end) + text.count("\r", start, end) - text.count("\r\n", start, end)
+    if not ascii_only:
+        n += sum(text.count(c, start, end) for c in "\x85\u2028\u2029")
+    return n
+
+
+def _resume_point(markers: list, mark: Mark | None, pos: int) -> tuple[int, int] | None:
+    """The first document marker after an error: on the error's line when the error is the
+    marker itself (a document cut short by the next one), else on a later line."""
+    if mark is None:
+        return None
+    for offset, line in markers:
+        if offset <= pos:
+            continue
+        if line > mark.line or line == mark.line and mark.column == 0:
+            return offset, line
+    return None
+
+
+def _convert_error(e: Exception, text: str, pos: int, line: int, ascii_only: bool) -> YamlError:
+    if isinstance(e, _Limit):
+        m = getattr(e.node, "start_mark", None)
+        return YamlError(e.problem, _mark(m, line, pos) if m is not None else Mark(line, 0, pos), syntax=False)
+    if isinstance(e, YamlError):
+        return e
+    problem = getattr(e, "problem", None) or _first_line(e)
+    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+    if mark is not None:
+        where = _mark(mark, line, pos)
+        context, context_mark = getattr(e, "context", None), getattr(e, "context_mark", None)
+        start = _mark(context_mark, line, pos) if context_mark is not None else None
+        if problem == "second occurrence":  # libyaml: an anchor defined twice
+            name = re.match(r"&([^\s,\[\]{}]*)", text[where.index:where.index + 200])
+            return YamlError(f"anchor &{name.group(1) if name else '?'} is defined twice"
+                             + (f" (first at line {start.line + 1}, column {start.column + 1})" if start else "")
+                             + "; YAML allows redefining an anchor but this linter cannot read the document", where)
+        if problem == "found character that cannot start any token" and text[where.index:where.index + 1] == "\t":
+            return YamlError("found a tab character where YAML needs spaces (indentation must not use tabs)", where)
+        if context and context != problem:
+            elsewhere = start is not None and (start.line, start.column) != (where.line, where.column)
+            started = f" started at line {start.line + 1}, column {start.column + 1}" if elsewhere else ""
+            problem += f" ({context}{started})"
+        return YamlError(problem, where)
+    position = getattr(e, "position", None)  # ReaderError: a character libyaml refuses
+    if isinstance(position, int):
+        # libyaml counts this one in bytes of UTF-8 from the start of the run, not in characters.
+        chars = len(text[pos:pos + position].encode("utf-8")[:position].decode("utf-8", "ignore"))
+        where = _mark_at(text, pos, line, chars, ascii_only)
+        if text[where.index:where.index + 1] == INVALID_UTF8:
+            return YamlError("not valid UTF-8: a byte here is not UTF-8 text (another encoding?)", where, syntax=False)
+        reason = getattr(e, "reason", None) or "unacceptable character"
+        char = getattr(e, "character", None)
+        what = f"#x{char:04x}" if isinstance(char, int) else repr(char)
+        return YamlError(f"unacceptable character {what} ({reason})", where)
+    return YamlError(_first_line(e), None)
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def _mark(m: Any, line: int, pos: int) -> Mark:
+    """A ruamel mark of the run that started at (pos, line), counted from the file's start."""
+    column = m.column
+    return Mark(m.line + line, column, m.index + pos)
+
+
+def _mark_at(text: str, pos: int, line: int, index: int, ascii_only: bool) -> Mark:
+    """The mark of character `index` of the run that started at (pos, line)."""
+    at = pos + index
+    start = max(text.rfind(c, 0, at) for c in ("\n\r" if ascii_only else _BREAKS)) + 1
+    return Mark(line + _count_breaks(text, pos, at, ascii_only), at - start, at)
+
+
+def _shift(root: Any, lines: int, chars: int) -> None:
+    """Moves every mark of a document composed from the middle of the file into whole-file terms."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        node.start_mark = _mark(node.start_mark, lines, chars)
+        if node.end_mark is not None:
+            node.end_mark = _mark(node.end_mark, lines, chars)
+        value = node.value
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, tuple):
+                    stack.extend(item)
+                else:
+                    stack.append(item)
