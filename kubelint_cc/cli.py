@@ -52,7 +52,7 @@ def cli():
 @click.option("--write-baseline", "write_baseline_path", type=click.Path(dir_okay=False), default=None,
               help="Record the current findings in this baseline file.")
 @click.option("--fix", "do_fix", is_flag=True, help="Fix what can be fixed safely before scanning (see `fix`).")
-@click.option("--unsafe-fixes", is_flag=True, help="With --fix: also remove privileged: true (may break the workload).")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix: also turn privileged: true into false (may break the workload).")
 def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, baseline_path, write_baseline_path,
          do_fix, unsafe_fixes):
     """Scan files and directories (default: .); `-` reads stdin."""
@@ -64,19 +64,21 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
         cfg = config_mod.load_config(config_path, paths)
     except config_mod.ConfigError as e:
         _fail(str(e))
+    options = Options(level=pss_level, version=pss_version, config=cfg)
     if do_fix:
         from kubelint_cc import fix
         fix.fix_paths([p for p in paths if p != "-"] or ["."], write=True, unsafe=unsafe_fixes,
-                      out=sys.stderr, exclude=cfg.exclude_matcher())
-    options = Options(level=pss_level, version=pss_version, config=cfg)
+                      out=sys.stderr, exclude=cfg.exclude_matcher(), options=options, show_errors=False)
     result = Scanner(options).scan(paths)
     if write_baseline_path or baseline_path:
         from kubelint_cc import baseline
         try:
             if write_baseline_path:
-                baseline.write(write_baseline_path, result)
-            if baseline_path:
-                baseline.apply(baseline_path, result)
+                n = baseline.write(write_baseline_path, result)
+                click.echo(f"kubelint-cc: recorded {n} finding{'s' if n != 1 else ''} in {write_baseline_path}",
+                           err=True)
+            # A baseline just written is accepted as it stands: the run passes unless --baseline says otherwise.
+            baseline.apply(baseline_path or write_baseline_path, result)
         except baseline.BaselineError as e:
             _fail(str(e))
     _report(result, fmt, output)
@@ -97,7 +99,7 @@ def _report(result, fmt: str, output: str | None) -> None:
     stream = sys.stdout
     if output:
         try:
-            stream = open(output, "w", encoding="utf-8")
+            stream = open(output, "w", encoding="utf-8", errors="backslashreplace")
         except OSError as e:
             _fail(f"cannot write {output}: {e.strerror or e}")
     try:
@@ -119,11 +121,18 @@ def _report(result, fmt: str, output: str | None) -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(), required=True, metavar="PATH...")
 @click.option("--diff", is_flag=True, help="Print a unified diff instead of writing the files.")
-@click.option("--unsafe-fixes", is_flag=True, help="Also remove privileged: true (can break the workload).")
+@click.option("--unsafe-fixes", is_flag=True, help="Also turn privileged: true into false (can break the workload).")
 def fix(paths, diff, unsafe_fixes):
     """Rewrite manifests in place, fixing the restricted controls that have one safe answer."""
+    from kubelint_cc import config as config_mod
     from kubelint_cc import fix as fix_mod
-    code = fix_mod.fix_paths(list(paths), write=not diff, unsafe=unsafe_fixes, out=sys.stdout)
+    from kubelint_cc.engine import Options
+    try:
+        cfg = config_mod.load_config(None, list(paths))
+    except config_mod.ConfigError as e:
+        _fail(str(e))
+    code = fix_mod.fix_paths(list(paths), write=not diff, unsafe=unsafe_fixes, out=sys.stdout,
+                             exclude=cfg.exclude_matcher(), options=Options(config=cfg))
     sys.exit(code)
 
 
@@ -143,6 +152,11 @@ def rules(rule_id, fmt):
 
 
 def main():
+    # A file name that is not UTF-8 (kept by Python as surrogate escapes) must not crash the
+    # report: print it as \udcXX, which is also a valid escape inside JSON strings.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         cli(prog_name="kubelint-cc")
     except KeyboardInterrupt:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from kubelint_cc import expand, load, suppress, yamltree
+from kubelint_cc import expand, load, suppress, validate, yamltree
 from kubelint_cc.checks import kata_rules, placement, pss
 
 LEVEL_LABEL = "pod-security.kubernetes.io/enforce"
@@ -57,9 +57,13 @@ class Finding:
 
     @property
     def fingerprint(self) -> str:
-        """Stable across runs and line shifts: where the finding is, not which line."""
+        """Stable across runs, working directories and line shifts: where the finding is
+        (file relative to its repository, object, rule, YAML path), not which line."""
+        return self.fingerprint_with(repo_relative(self.file))
+
+    def fingerprint_with(self, file_key: str) -> str:
         import hashlib
-        key = "\0".join(str(x) for x in (self.file.replace(os.sep, "/"), self.object.get("kind"),
+        key = "\0".join(str(x) for x in (file_key.replace(os.sep, "/"), self.object.get("kind"),
                                           self.object.get("namespace"), self.object.get("name"),
                                           self.control or self.rule, self.rule, self.path))
         return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
@@ -76,6 +80,31 @@ class Finding:
         return d
 
 
+_REPO_ROOTS: dict[str, str | None] = {}
+
+
+def repo_relative(file: str) -> str:
+    """A file's path from its git work tree's root (else from the working directory)."""
+    if file == load.STDIN:
+        return file
+    path = os.path.abspath(file)
+    directory = os.path.dirname(path)
+    if directory not in _REPO_ROOTS:
+        probe, root = directory, None
+        while True:
+            if os.path.exists(os.path.join(probe, ".git")):
+                root = probe
+                break
+            parent = os.path.dirname(probe)
+            if parent == probe:
+                break
+            probe = parent
+        _REPO_ROOTS[directory] = root
+    base = _REPO_ROOTS[directory] or os.getcwd()
+    rel = os.path.relpath(path, base)
+    return path if rel.startswith("..") else rel
+
+
 @dataclass
 class Options:
     level: str | None = None  # explicit --pss-level; None: namespace label, else config, else restricted
@@ -90,6 +119,8 @@ class Result:
     files: int = 0
     documents: int = 0
     objects: int = 0
+    scanned: list[str] = field(default_factory=list)  # names of the files read, for baseline staleness
+    baseline_stats: dict | None = None  # {"matched", "new", "stale"} when --baseline is used
 
 
 def format_path(path: Iterable) -> str:
@@ -164,6 +195,7 @@ class Scanner:
             if text is None:
                 continue
             result.files += 1
+            result.scanned.append(src.name)
             result.findings.extend(self.scan_text(src.name, text, result))
         return result
 
@@ -176,17 +208,18 @@ class Scanner:
                                                     else str(e)))
         except UnicodeError as e:
             if report:
-                result.errors.append(load.LoadError(src.name, str(e)))
+                result.errors.append(load.LoadError(src.name, str(e), getattr(e, "line", None),
+                                                    getattr(e, "column", None)))
         return None
 
     def _compose(self, name: str, text: str, result: Result | None) -> Iterator[Any]:
+        errors: list = []  # a broken document is reported; the documents after it are still read
         try:
-            for node in load.compose_documents(text):
-                if node is not None:
-                    yield node
-        except Exception as e:  # ruamel raises many classes; every one is a message for the user
-            if result is not None:
-                result.errors.append(_yaml_error(name, e))
+            yield from load.compose_documents(text, errors)
+        except Exception as e:  # noqa: BLE001 - a bug must still not lose the other files
+            errors.append(e)
+        if result is not None:
+            result.errors.extend(_yaml_error(name, e) for e in errors)
 
     def scan_text(self, name: str, text: str, result: Result) -> Iterator[Finding]:
         comments = suppress.comment_ignores(text)
@@ -215,6 +248,7 @@ class Scanner:
                 yield from self._object(name, node, node, (), result)
 
     def _object(self, name: str, root: Any, node: Any, prefix: tuple, result: Result) -> Iterator[Finding]:
+        result.errors.extend(validate.document(name, node, prefix))
         kind = yamltree.top_scalar(node, "kind")
         if not (expand.is_workload(kind, yamltree.top_scalar(node, "apiVersion"))
                 or kind == "ConfigMap" and kata_rules.has_initdata(node)):
@@ -234,6 +268,7 @@ class Scanner:
         meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
         namespace = meta.get("namespace") if isinstance(meta.get("namespace"), str) else None
         obj = {"kind": kind, "namespace": namespace, "name": meta.get("name") if isinstance(meta.get("name"), str) else None}
+        result.errors.extend(validate.pod_template(name, root, prefix, data, obj))
         namespace = namespace or self.config.default_namespace
         hits: list[tuple] = []  # (rule, control, level, severity, message, full path, extra)
         view = expand.pod_view(data, prefix) if kind != "ConfigMap" else None
@@ -289,13 +324,11 @@ class Scanner:
 
 
 def _yaml_error(name: str, e: Exception) -> load.LoadError:
-    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
-    problem = getattr(e, "problem", None)
-    context = getattr(e, "context", None)
-    if problem:
-        message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+    mark = getattr(e, "problem_mark", None)
+    if isinstance(e, load.YamlError):
+        message = f"YAML syntax error: {e.problem}" if e.syntax else e.problem
     else:
-        message = f"YAML error: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
+        message = f"internal error while reading YAML: {type(e).__name__}: {e}"
     if mark is not None:
         return load.LoadError(name, message, mark.line + 1, mark.column + 1)
     return load.LoadError(name, message)

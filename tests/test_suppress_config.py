@@ -1,0 +1,165 @@
+"""Suppressions (annotation and comment), config discovery/validation, --fail-on."""
+import json
+import textwrap
+
+import pytest
+
+PRIV_POD = textwrap.dedent("""\
+    apiVersion: v1
+    kind: Pod
+    metadata:
+      name: p
+      namespace: ns
+    spec:
+      containers:
+      - name: c
+        image: x
+        securityContext:
+          privileged: true
+    """)
+
+
+def by(doc, **want):
+    return [f for f in doc["findings"] if all(f.get(k) == v for k, v in want.items())]
+
+
+def test_annotation_suppression_keeps_finding_marked_and_exit_clean(tmp_path, scan_json):
+    f = tmp_path / "p.yaml"
+    f.write_text(PRIV_POD.replace("  namespace: ns\n", "  namespace: ns\n  annotations:\n"
+                                  "    kubelint-cc.io/ignore: privileged,pss-host-ports CNI agent needs it\n"))
+    code, doc = scan_json("--pss-level", "baseline", f)
+    [hit] = by(doc, control="privileged")
+    assert hit["suppressed"] == {"kind": "annotation", "justification": "CNI agent needs it"}
+    assert code == 0
+
+
+def test_template_annotation_suppresses_in_a_controller(tmp_path, scan_json):
+    f = tmp_path / "d.yaml"
+    f.write_text(textwrap.dedent("""\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: d}
+        spec:
+          template:
+            metadata:
+              annotations: {kubelint-cc.io/ignore: pss-privileged}
+            spec:
+              containers:
+              - name: c
+                image: x
+                securityContext: {privileged: true}
+        """))
+    code, doc = scan_json("--pss-level", "baseline", f)
+    assert by(doc, control="privileged")[0]["suppressed"]["kind"] == "annotation"
+    assert code == 0
+
+
+@pytest.mark.parametrize("placement", ["same line", "line above"])
+def test_comment_suppression(tmp_path, scan_json, placement):
+    text = PRIV_POD
+    if placement == "same line":
+        text = text.replace("privileged: true", "privileged: true  # kubelint-cc: ignore privileged debug only")
+    else:
+        text = text.replace("      privileged: true", "      # kubelint-cc: ignore privileged debug only\n"
+                                                     "      privileged: true")
+    f = tmp_path / "p.yaml"
+    f.write_text(text)
+    code, doc = scan_json("--pss-level", "baseline", f)
+    [hit] = by(doc, control="privileged")
+    assert hit["suppressed"] == {"kind": "comment", "justification": "debug only"}
+    assert code == 0
+
+
+def test_comment_for_another_rule_does_not_suppress(tmp_path, scan_json):
+    f = tmp_path / "p.yaml"
+    f.write_text(PRIV_POD.replace("privileged: true", "privileged: true  # kubelint-cc: ignore hostPorts"))
+    code, doc = scan_json("--pss-level", "baseline", f)
+    assert "suppressed" not in by(doc, control="privileged")[0]
+    assert code == 1
+
+
+def test_unknown_rule_in_suppression_is_a_warning(tmp_path, scan_json):
+    f = tmp_path / "p.yaml"
+    f.write_text(PRIV_POD.replace("privileged: true", "privileged: true  # kubelint-cc: ignore privileged,no-such-rule")
+                 .replace("  namespace: ns\n", "  namespace: ns\n  annotations: {kubelint-cc.io/ignore: bogus}\n"))
+    code, doc = scan_json("--pss-level", "baseline", f)
+    unknown = by(doc, rule="unknown-suppression")
+    assert sorted(f["message"].split("'")[1] for f in unknown) == ["bogus", "no-such-rule"]
+    assert all(f["severity"] == "warning" for f in unknown)
+    assert code == 1  # the unknown-suppression warnings count
+
+
+def test_config_selects_ignores_and_overrides(tmp_path, scan_json):
+    (tmp_path / "pyproject.toml").write_text(textwrap.dedent("""\
+        [project]
+        name = "x"
+        [tool.kubelint-cc]
+        pss = {level = "baseline"}
+        rules = {ignore = ["hostPorts"], severity = {privileged = "warning"}}
+        exclude = ["vendor/*"]
+        """))
+    (tmp_path / "vendor").mkdir()
+    (tmp_path / "vendor" / "v.yaml").write_text(PRIV_POD)
+    (tmp_path / "p.yaml").write_text(PRIV_POD.replace("    securityContext:", "    ports: [{containerPort: 1, hostPort: 1}]\n    securityContext:"))
+    code, doc = scan_json(tmp_path)
+    assert {f["file"].rsplit("/", 1)[-1] for f in doc["findings"]} == {"p.yaml"}
+    assert [f["control"] for f in doc["findings"]] == ["privileged"]  # baseline only, hostPorts ignored
+    assert doc["findings"][0]["severity"] == "warning"
+
+
+@pytest.mark.parametrize("config, message", [
+    ("rules:\n  ignorre: [x]\n", ".kubelint-cc.yaml:2:3: rules.ignorre: unknown key 'ignorre'"),
+    ("pss:\n  level: strict\n", ".kubelint-cc.yaml:2:3: pss.level:"),
+    ("rules:\n  severity: {privileged: fatal}\n", ".kubelint-cc.yaml:2:14: rules.severity.privileged:"),
+    ("exclude: vendor\n", ".kubelint-cc.yaml:1:1: exclude: 'vendor' is not of type 'array'"),
+    ("pss: [\n", "invalid YAML"),
+])
+def test_bad_config_is_a_clear_error(tmp_path, run, config, message):
+    (tmp_path / ".kubelint-cc.yaml").write_text(config)
+    (tmp_path / "p.yaml").write_text(PRIV_POD)
+    proc = run("scan", tmp_path)
+    assert proc.returncode == 2
+    err = proc.stderr.decode()
+    assert message in err, err
+    assert "Traceback" not in err
+
+
+def test_explicit_config_flag_and_missing_file(tmp_path, run, scan_json):
+    cfg = tmp_path / "elsewhere.yaml"
+    cfg.write_text("rules: {select: [hostNamespaces]}\n")
+    (tmp_path / "p.yaml").write_text(PRIV_POD)
+    code, doc = scan_json("--config", cfg, tmp_path / "p.yaml")
+    assert doc["findings"] == [] and code == 0
+    proc = run("scan", "--config", tmp_path / "nope.yaml", tmp_path)
+    assert proc.returncode == 2 and b"not found" in proc.stderr
+
+
+@pytest.mark.parametrize("fail_on, code", [("error", 0), ("warning", 1), ("never", 0)])
+def test_fail_on(tmp_path, run, fail_on, code):
+    f = tmp_path / "p.yaml"  # only restricted (warning) findings
+    f.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: x}]\n")
+    assert run("scan", "--fail-on", fail_on, f).returncode == code
+
+
+def test_namespace_labels_set_level_and_version(tmp_path, scan_json):
+    (tmp_path / "ns.yaml").write_text(textwrap.dedent("""\
+        apiVersion: v1
+        kind: Namespace
+        metadata:
+          name: legacy
+          labels:
+            pod-security.kubernetes.io/enforce: baseline
+            pod-security.kubernetes.io/enforce-version: v1.0
+        ---
+        apiVersion: v1
+        kind: Namespace
+        metadata:
+          name: open
+          labels: {pod-security.kubernetes.io/enforce: privileged}
+        """))
+    (tmp_path / "a.yaml").write_text(PRIV_POD.replace("namespace: ns", "namespace: legacy"))
+    (tmp_path / "b.yaml").write_text(PRIV_POD.replace("namespace: ns", "namespace: open"))
+    code, doc = scan_json(tmp_path)
+    assert {(f["file"].rsplit("/", 1)[-1], f["level"]) for f in doc["findings"]} == {("a.yaml", "baseline")}
+    code, doc = scan_json("--pss-level", "restricted", tmp_path)  # an explicit flag beats the labels
+    assert {f["file"].rsplit("/", 1)[-1] for f in doc["findings"]} == {"a.yaml", "b.yaml"}
