@@ -134,13 +134,15 @@ def read_bytes(source: Source, stdin: Any = None) -> bytes:
         finally:
             os.close(fd)
     if len(data) > MAX_FILE_BYTES:
-        raise OSError(_too_large(len(data)))
+        raise OSError(_too_large(None))  # read up to the limit only: the real size is unknown
     return data
 
 
-def _too_large(size: int) -> str:
-    return (f"file too large ({size / (1024 * 1024):.0f} MiB; the limit is {MAX_FILE_BYTES // (1024 * 1024)} MiB): "
-            "not scanned")
+def _too_large(size: int | None) -> str:
+    limit = f"{MAX_FILE_BYTES // (1024 * 1024)} MiB"
+    if size is None:
+        return f"input too large (over the {limit} limit): not scanned"
+    return f"file too large ({size / (1024 * 1024):.0f} MiB; the limit is {limit}): not scanned"
 
 
 class DecodeError(UnicodeError):

@@ -2,8 +2,9 @@
 line/column where there is one), exit code 2, no traceback, and the rest of the scan
 still done -- the good document next to the bad one, in the same file or another.
 
-Every run has a 1 GiB address-space limit and a timeout, so a case that hangs or blows
-up fails instead of taking the machine with it.  Text cases live in tests/hostile/
+Every run has a timeout, its peak memory must stay under 512 MB, and (except where the
+Kata analyser loads regopy) it runs under a 1 GiB address-space limit, so a case that
+hangs or blows up fails instead of taking the machine with it.  Text cases live in tests/hostile/
 (one file per case; `# finding` marks each line a finding must point at); byte-level
 and huge cases are generated in tmp_path.
 """
@@ -158,7 +159,7 @@ def test_merged_values_point_at_the_anchor():
         ("spec.containers[1].securityContext.allowPrivilegeEscalation", 18)]
 
 
-def test_text_output_of_a_syntax_error(tmp_path):
+def test_text_output_of_a_syntax_error():
     proc = cli("scan", "--pss-level", "baseline", HOSTILE / "syntax-error.yaml")
     assert proc.returncode == 2
     out = proc.stdout.decode()
@@ -207,10 +208,33 @@ def test_a_hundred_megabyte_file_is_refused_unread(tmp_path):
     assert_good_reported(doc, "good.yaml")
 
 
-def test_a_hundred_megabytes_on_stdin_is_refused(tmp_path):
+def test_a_hundred_megabytes_on_stdin_is_refused():
     code, doc = scan("-", input=b"a: b\n" * (100 * 1024 * 1024 // 5))
     assert code == 2
-    assert errors_of(doc) == [(None, None, "file too large (64 MiB; the limit is 64 MiB): not scanned")]
+    assert errors_of(doc) == [(None, None, "input too large (over the 64 MiB limit): not scanned")]
+
+
+def test_a_hopeless_file_stops_after_a_hundred_errors(tmp_path):
+    (tmp_path / "broken.yaml").write_text("a: [\n---\n" * 150 + GOOD_POD)
+    (tmp_path / "good.yaml").write_text(GOOD_POD)
+    code, doc = scan(tmp_path)
+    assert code == 2
+    errors = errors_of(doc, "broken.yaml")
+    assert len(errors) == 101 and errors[0][:2] == (2, 1)
+    assert errors[-1] == (200, 1, "more than 100 broken documents: the rest of the file is not checked")
+    assert_good_reported(doc, "good.yaml")
+
+
+def test_a_document_of_too_many_nodes_is_refused(monkeypatch):
+    """The limit is 1,000,000 nodes, ~10 s to reach: in-process, with a lower limit."""
+    from kubelint_cc import load
+
+    monkeypatch.setattr(load, "MAX_NODES", 1000)
+    errors: list = []
+    docs = list(load.compose_documents("- a\n" * 1001 + "---\n" + GOOD_POD, errors))
+    assert [(e.problem_mark.line, e.problem) for e in errors] == [
+        (0, "document too large: more than 1,000 YAML nodes (no Kubernetes object comes near this)")]
+    assert [d.start_mark.line for d in docs] == [1002]  # after the `---` on line 1001 (0-based)
 
 
 # ------------------------------------------------------------ bytes and encodings
