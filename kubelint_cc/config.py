@@ -6,10 +6,8 @@ Errors name the bad key and, for YAML, its line and column.
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
 
 CONFIG_NAMES = (".kubelint-cc.yaml", ".kubelint-cc.yml")
@@ -71,7 +69,9 @@ class Config:
 
 
 def _schema() -> dict:
-    return json.loads(resources.files("kubelint_cc").joinpath("config.schema.json").read_text())
+    import json  # only when there is a config file to validate: a one-file scan stays lean
+    with open(os.path.join(os.path.dirname(__file__), "config.schema.json"), encoding="utf-8") as f:
+        return json.load(f)
 
 
 def discover(paths: list[str]) -> str | None:

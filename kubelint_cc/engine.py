@@ -16,6 +16,8 @@ from kubelint_cc.checks import kata_rules, placement, pss
 LEVEL_LABEL = "pod-security.kubernetes.io/enforce"
 VERSION_LABEL = "pod-security.kubernetes.io/enforce-version"
 VERSION_RE = re.compile(r"^v1\.(0|[1-9][0-9]*)$")
+# Cheap test for a Namespace document (YAML block style or JSON) before composing a file twice.
+NAMESPACE_KIND = re.compile(r'^\s*"?kind"?\s*:\s*["\']?Namespace\b', re.M)
 SEVERITY = {pss.BASELINE: "error", pss.RESTRICTED: "warning"}
 
 
@@ -181,23 +183,47 @@ class Scanner:
         # Namespace labels set the policy for every workload in the scan, wherever it sits.
         for src in sources:
             text = self._read(src, result, stdin, report=False)
-            if text is not None and "Namespace" in text:
+            if text is not None and "Namespace" in text and NAMESPACE_KIND.search(text):
                 texts[src.name] = text
                 for node in self._compose(src.name, text, None):
                     if yamltree.top_scalar(node, "kind") == "Namespace":
                         data = yamltree.to_data(node)
                         if isinstance(data, dict):
                             self.learn_namespace(data)
+        jobs = _jobs(sources)
+        if jobs > 1:
+            self._scan_parallel(sources, texts, result, jobs)
+            return result
         for src in sources:
-            text = texts.pop(src.name, None)
-            if text is None:
-                text = self._read(src, result, stdin, report=True)
-            if text is None:
-                continue
-            result.files += 1
-            result.scanned.append(src.name)
-            result.findings.extend(self.scan_text(src.name, text, result))
+            self._scan_source(src, texts.pop(src.name, None), result, stdin)
         return result
+
+    def _scan_source(self, src: load.Source, text: str | None, result: Result, stdin: Any = None) -> None:
+        if text is None:
+            text = self._read(src, result, stdin, report=True)
+        if text is None:
+            return
+        result.files += 1
+        result.scanned.append(src.name)
+        result.findings.extend(self.scan_text(src.name, text, result))
+
+    def _scan_parallel(self, sources: list, texts: dict, result: Result, jobs: int) -> None:
+        """Files are independent once Namespace labels are known: scan them on every core,
+        in order.  Workers are forked, so they inherit this scanner (config, labels)."""
+        import multiprocessing
+        global _WORKER
+        _WORKER = (self, texts)
+        try:
+            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                for part in pool.imap(_scan_in_worker, sources, chunksize=8):
+                    result.findings.extend(part.findings)
+                    result.errors.extend(part.errors)
+                    result.files += part.files
+                    result.documents += part.documents
+                    result.objects += part.objects
+                    result.scanned.extend(part.scanned)
+        finally:
+            _WORKER = None
 
     def _read(self, src: load.Source, result: Result, stdin: Any, report: bool) -> str | None:
         try:
@@ -321,6 +347,30 @@ class Scanner:
                                f"suppression names unknown rule or control {unknown!r}", name, line, col,
                                format_path(full), obj))
         return out
+
+
+_WORKER: tuple | None = None
+PARALLEL_MIN_FILES = 64  # below this, starting workers costs more than it saves
+
+
+def _jobs(sources: list) -> int:
+    if len(sources) < PARALLEL_MIN_FILES or any(s.name == load.STDIN for s in sources):
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    env = os.environ.get("KUBELINT_CC_JOBS")
+    if env and env.isdigit():
+        cpus = int(env)
+    return max(1, min(cpus, 8))
+
+
+def _scan_in_worker(src: load.Source) -> Result:
+    scanner, texts = _WORKER
+    part = Result()
+    scanner._scan_source(src, texts.get(src.name), part)
+    return part
 
 
 def _yaml_error(name: str, e: Exception) -> load.LoadError:
