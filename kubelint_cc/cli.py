@@ -69,6 +69,22 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
         from kubelint_cc import fix
         fix.fix_paths([p for p in paths if p != "-"] or ["."], write=True, unsafe=unsafe_fixes,
                       out=sys.stderr, exclude=cfg.exclude_matcher(), options=options, show_errors=False)
+    if fmt != "sarif" and not (write_baseline_path or baseline_path):
+        # Text and JSON are written while the scan runs, so memory does not grow with the repository.
+        stream = _open_output(output)
+        try:
+            if fmt == "json":
+                from kubelint_cc.reporters import json_report
+                sink = json_report.Stream(stream)
+            else:
+                from kubelint_cc.reporters import text
+                sink = text.Stream(stream, colour=stream.isatty() and "NO_COLOR" not in os.environ)
+            result = Scanner(options).scan(paths, sink=sink)
+            sink.finish(result)
+        finally:
+            if stream is not sys.stdout:
+                stream.close()
+        sys.exit(exit_code(result, fail_on))
     result = Scanner(options).scan(paths)
     if write_baseline_path or baseline_path:
         from kubelint_cc import baseline
@@ -91,17 +107,21 @@ def exit_code(result, fail_on: str) -> int:
     if fail_on == "never":
         return EXIT_CLEAN
     floor = SEVERITY_RANK[fail_on]
-    counted = [f for f in result.findings if f.counts() and SEVERITY_RANK.get(f.severity, 2) >= floor]
-    return EXIT_FINDINGS if counted else EXIT_CLEAN
+    failing = set(getattr(result, "failing", ())) | {f.severity for f in result.findings if f.counts()}
+    return EXIT_FINDINGS if any(SEVERITY_RANK.get(sev, 2) >= floor for sev in failing) else EXIT_CLEAN
+
+
+def _open_output(output: str | None):
+    if not output:
+        return sys.stdout
+    try:
+        return open(output, "w", encoding="utf-8", errors="backslashreplace")
+    except OSError as e:
+        _fail(f"cannot write {output}: {e.strerror or e}")
 
 
 def _report(result, fmt: str, output: str | None) -> None:
-    stream = sys.stdout
-    if output:
-        try:
-            stream = open(output, "w", encoding="utf-8", errors="backslashreplace")
-        except OSError as e:
-            _fail(f"cannot write {output}: {e.strerror or e}")
+    stream = _open_output(output)
     try:
         if fmt == "json":
             from kubelint_cc.reporters import json_report

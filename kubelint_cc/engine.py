@@ -122,6 +122,22 @@ class Result:
     documents: int = 0
     objects: int = 0
     scanned: list[str] = field(default_factory=list)  # names of the files read, for baseline staleness
+    sink: Callable | None = None  # when set, findings are handed over per file instead of kept
+    streamed: int = 0
+    by_severity: dict = field(default_factory=dict)  # of streamed findings
+    failing: set = field(default_factory=set)  # severities of streamed findings that count
+
+    def take(self, findings: list) -> None:
+        if self.sink is None:
+            self.findings.extend(findings)
+            return
+        for f in findings:
+            self.by_severity[f.severity] = self.by_severity.get(f.severity, 0) + 1
+            if f.counts():
+                self.failing.add(f.severity)
+        self.streamed += len(findings)
+        if findings:
+            self.sink(findings)
     baseline_stats: dict | None = None  # {"matched", "new", "stale"} when --baseline is used
 
 
@@ -176,8 +192,11 @@ class Scanner:
         self.namespaces[name] = Policy(level, pss.LATEST_MINOR if minor is None else minor)
 
     # -- scanning
-    def scan(self, paths: list[str], stdin: Any = None, exclude: Callable | None = None) -> Result:
-        result = Result()
+    def scan(self, paths: list[str], stdin: Any = None, exclude: Callable | None = None,
+             sink: Callable | None = None) -> Result:
+        """With `sink`, findings go to sink(list) file by file, in order, and are not kept:
+        memory stays flat however many files are scanned."""
+        result = Result(sink=sink)
         sources = list(load.discover(paths, result.errors, exclude or self.config.exclude_matcher()))
         texts = {}
         # Namespace labels set the policy for every workload in the scan, wherever it sits.
@@ -205,7 +224,7 @@ class Scanner:
             return
         result.files += 1
         result.scanned.append(src.name)
-        result.findings.extend(self.scan_text(src.name, text, result))
+        result.take(list(self.scan_text(src.name, text, result)))
 
     def _scan_parallel(self, sources: list, texts: dict, result: Result, jobs: int) -> None:
         """Files are independent once Namespace labels are known: scan them on every core,
@@ -216,7 +235,7 @@ class Scanner:
         try:
             with multiprocessing.get_context("fork").Pool(jobs) as pool:
                 for part in pool.imap(_scan_in_worker, sources, chunksize=8):
-                    result.findings.extend(part.findings)
+                    result.take(part.findings)
                     result.errors.extend(part.errors)
                     result.files += part.files
                     result.documents += part.documents

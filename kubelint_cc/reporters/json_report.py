@@ -15,6 +15,25 @@ def _items(items) -> str:
     return "[]" if not items else "[\n" + ",\n".join(encode(i) for i in items) + "\n]"
 
 
+class Stream:
+    """The same document, written while the scan runs (the findings are never all in memory)."""
+
+    def __init__(self, stream):
+        self.stream, self.first = stream, True
+        self.encode = json.JSONEncoder(ensure_ascii=False).encode
+        stream.write('{"findings": [')
+
+    def __call__(self, findings) -> None:
+        text = ",\n".join(self.encode(f.as_dict()) for f in findings)
+        self.stream.write(("\n" if self.first else ",\n") + text)
+        self.first = False
+
+    def finish(self, result) -> None:
+        self.stream.write(("]" if self.first else "\n]") + ",\n")
+        self.stream.write('"errors": ' + _items([e.as_dict() for e in result.errors]) + ",\n")
+        self.stream.write('"summary": ' + json.dumps(summary(result), ensure_ascii=False) + "}\n")
+
+
 def render(result, stream) -> None:
     s = summary(result)
     if getattr(result, "baseline_stats", None):

@@ -12,12 +12,33 @@ def _object(obj: dict) -> str:
     return f'{obj.get("kind")} {ns + "/" if ns else ""}{obj.get("name") or "<unnamed>"}'
 
 
-def render(result, stream, colour: bool = False) -> None:
-    for f in result.findings:
+def _write(findings, stream, colour: bool) -> None:
+    for f in findings:
         if f.baseline == "unchanged":
             continue  # accepted in the baseline: JSON and SARIF keep it, marked; here it is only counted
         sev = f"{COLOURS[f.severity]}{f.severity}{RESET}" if colour and f.severity in COLOURS else f.severity
         stream.write(f"{f.file}:{f.line}:{f.column}: {sev} {f.control or f.rule} {f.message} ({_object(f.object)})\n")
+
+
+class Stream:
+    """Lines written while the scan runs; errors and the summary at the end."""
+
+    def __init__(self, stream, colour: bool = False):
+        self.stream, self.colour = stream, colour
+
+    def __call__(self, findings) -> None:
+        _write(findings, self.stream, self.colour)
+
+    def finish(self, result) -> None:
+        _tail(result, self.stream)
+
+
+def render(result, stream, colour: bool = False) -> None:
+    _write(result.findings, stream, colour)
+    _tail(result, stream)
+
+
+def _tail(result, stream) -> None:
     for e in result.errors:
         where = e.file + (f":{e.line}:{e.column}" if e.line else "")
         stream.write(f"{where}: error: {e.message}\n")
