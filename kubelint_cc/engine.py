@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
+from ruamel.yaml.nodes import ScalarNode, SequenceNode
+
 from kubelint_cc import expand, load, suppress, validate, yamltree
 from kubelint_cc.checks import kata_rules, placement, pss
 
@@ -287,7 +289,13 @@ class Scanner:
             kind = yamltree.top_scalar(node, "kind")
             if kind in expand.LIST_KINDS:
                 items = yamltree.child(node, "items")
-                for i, item in enumerate(getattr(items[1], "value", []) if items else []):
+                null = isinstance(items[1], ScalarNode) and yamltree.scalar(items[1]) is None if items else True
+                if not null and not isinstance(items[1], SequenceNode):
+                    mark = items[0].start_mark
+                    result.errors.append(load.LoadError(name, "invalid List: items must be a list", mark.line + 1,
+                                                        mark.column + 1))
+                    continue
+                for i, item in enumerate(items[1].value if items is not None and isinstance(items[1], SequenceNode) else []):
                     yield from self._object(name, node, item, ("items", i), result)
             else:
                 yield from self._object(name, node, node, (), result)

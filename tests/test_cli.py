@@ -58,3 +58,15 @@ def test_unparsable_file_is_reported_and_rest_scanned(tmp_path, scan_json):
     assert code == 2
     assert doc["errors"][0]["file"].endswith("bad.yaml") and doc["errors"][0]["line"]
     assert any(f["control"] == "privileged" for f in doc["findings"])
+
+
+def test_list_items_are_scanned_and_a_bad_items_field_is_an_error(tmp_path, scan_json):
+    f = tmp_path / "list.yaml"
+    f.write_text("apiVersion: v1\nkind: List\nitems: {a: 1}\n---\napiVersion: v1\nkind: List\nitems:\n"
+                 "- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n  spec:\n    hostPID: true\n"
+                 "    containers: [{name: c, image: x}]\n")
+    code, doc = scan_json("--pss-level", "baseline", f)
+    assert code == 2
+    assert [(e["line"], e["message"]) for e in doc["errors"]] == [(3, "invalid List: items must be a list")]
+    [hit] = doc["findings"]
+    assert (hit["control"], hit["line"], hit["path"]) == ("hostNamespaces", 12, "items[0].spec.hostPID")

@@ -154,7 +154,7 @@ class Locator:
             relative = path.relative_to(self.root)
         except ValueError:  # outside the work tree: only an absolute URI can name it
             return om.ArtifactLocation(uri=path.as_uri())
-        return om.ArtifactLocation(uri=quote(relative.as_posix(), safe="/"), uri_base_id=SRCROOT)
+        return om.ArtifactLocation(uri=quote(relative.as_posix(), safe="/", errors="surrogateescape"), uri_base_id=SRCROOT)
 
     def _repo_root(self, file: str) -> Path | None:
         directory = Path(os.path.abspath(file)).parent
