@@ -7,7 +7,8 @@ regopy API used:
   Interpreter.build(None, [entrypoints])       compile once into a Bundle ("agent_policy" =
                                                the whole package object; "agent_policy/<Rule>")
   Bundle.ok()                                  compile errors (duplicate defaults, ...)
-  Interpreter.set_input_term(json)             the request input
+  regopy.Input(value) / Interpreter.set_input  the request input (an Input is built once per
+                                               probe and cloned into each interpreter)
   Interpreter.query_bundle_entrypoint(b, ep)   evaluate; Output.ok(), Output.results[0].expressions[0]
 
 rego-cpp prints compile errors and print() output on the process's stdout (C++ std::cout),
@@ -17,7 +18,6 @@ text is used for compile-error messages.  A module-level lock serialises engine 
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import re
 import sys
@@ -26,6 +26,11 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator
+
+try:
+    import resource
+except ImportError:  # pragma: no cover - not on POSIX: no such limits to check
+    resource = None  # type: ignore[assignment]
 
 PACKAGE = "agent_policy"
 _LOCK = threading.RLock()
@@ -39,10 +44,45 @@ except OSError:  # pragma: no cover
 
 
 class RegoEngineUnavailable(RuntimeError):
-    """regopy (the Rego engine) is not installed."""
+    """regopy (the Rego engine) is not installed or cannot start in this process."""
+
+
+# rego-cpp's allocator (snmalloc) reserves about 256 GiB of address space when the library
+# loads and aborts the whole process (SIGABRT, "Failed to initialise snmalloc") if it cannot:
+# an address-space or data-segment limit (`ulimit -v`, `ulimit -d`) below that kills us
+# before Python can report anything.  Limits from 1 TiB up leave a wide margin.
+ADDRESS_SPACE_NEEDED = 1 << 40
+_LIMITS = (("RLIMIT_AS", "ulimit -v"), ("RLIMIT_DATA", "ulimit -d"))
+
+
+def _limit_problem() -> str | None:
+    if resource is None:  # pragma: no cover
+        return None
+    for name, shell in _LIMITS:
+        which = getattr(resource, name, None)
+        if which is None:  # pragma: no cover - not on this platform
+            continue
+        try:
+            soft, _ = resource.getrlimit(which)
+        except (OSError, ValueError):  # pragma: no cover
+            continue
+        if soft != resource.RLIM_INFINITY and soft < ADDRESS_SPACE_NEEDED:
+            return (f"the Rego engine (regopy/rego-cpp) cannot start under the {name} limit of "
+                    f"{_size(soft)} ({shell}): its allocator reserves about 256 GiB of address space at start-up "
+                    f"and would abort the process; remove the limit (`{shell} unlimited`) to analyse "
+                    f"Kata agent policies")
+    return None
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 30):.4g} GiB" if n >= 1 << 30 else f"{n / (1 << 20):.4g} MiB"
 
 
 def load_regopy():
+    if "regopy" not in sys.modules:  # once loaded, the allocator is up and limits no longer matter
+        problem = _limit_problem()
+        if problem:
+            raise RegoEngineUnavailable(problem)
     try:
         import regopy  # noqa: PLC0415
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -50,6 +90,24 @@ def load_regopy():
             "kubelint_cc.kata needs the 'regopy' package (Python binding of rego-cpp) to "
             "evaluate Kata agent policies: pip install regopy") from exc
     return regopy
+
+
+# Probe inputs do not depend on the policy: each is converted to a regopy.Input once.
+# set_input clones the Input into the interpreter, so one Input serves every policy, and it
+# skips rego-cpp's term parser, which costs milliseconds per call for these documents.
+# Keyed by identity (the value is kept alive with it): probe values are never mutated.
+_INPUTS: dict[int, tuple[Any, Any]] = {}
+
+
+def _input(regopy, value: Any):
+    hit = _INPUTS.get(id(value))
+    if hit is not None and hit[0] is value:
+        return hit[1]
+    if len(_INPUTS) >= 64:  # callers use a handful of fixed probes; bound it anyway
+        _INPUTS.clear()
+    inp = regopy.Input(value)
+    _INPUTS[id(value)] = (value, inp)
+    return inp
 
 
 def _flush() -> None:
@@ -120,7 +178,8 @@ class EngineResult:
 def evaluate(text: str, probes: list[tuple[str, Any]], rule_names: list[str]) -> EngineResult:
     """Compile ``text`` once and evaluate ``data.agent_policy`` for each probe input.
 
-    A probe input of None means "no input document" and must come first.  If the
+    A probe input of None means "no input document" and must come first; probe values are
+    converted once and cached by identity, so they must not be mutated afterwards.  If the
     package-level query fails (e.g. conflicting complete rules for one input) each rule
     in ``rule_names`` is evaluated on its own so that one failing rule does not hide the
     others.
@@ -154,7 +213,7 @@ def evaluate(text: str, probes: list[tuple[str, Any]], rule_names: list[str]) ->
             per_rule_bundle = None
             for name, value in probes:
                 if value is not None:
-                    interp.set_input_term(json.dumps(value))
+                    interp.set_input(_input(regopy, value))
                 out = interp.query_bundle_entrypoint(bundle, PACKAGE)
                 if out.ok() and out.results:
                     exprs = out.results[0].expressions

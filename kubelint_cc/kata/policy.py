@@ -28,7 +28,7 @@ from .issue import Issue
 from .requests import (AGENT_REQUESTS, ALLOW_FAILING, LEGACY_REQUESTS, POD_START_REQUESTS,
                        REQUEST_RISK)
 from .rego_scan import (ModuleScan, Statement, blank, data_refs, input_dependent_names,
-                        input_refs, scan)
+                        input_refs, observes_whole_input, scan, with_input_as_reference)
 
 ENABLED, CONDITIONAL, DISABLED, UNDEFINED, ERROR = "enabled", "conditional", "disabled", "undefined", "error"
 
@@ -90,6 +90,9 @@ _PROBES: list[tuple[str, Any]] = [
     ("attack2", _attack_input("a" + _HEX64[1:], ["/bin/bash", "-i"], "eth1")),
 ]
 _ATTACKS = ("attack1", "attack2")
+# Without the "empty" probe: its results are those of "none" unless the policy looks at input
+# itself (rego_scan.observes_whole_input), which spares one evaluation of the whole package.
+_PROBES_NO_EMPTY = [p for p in _PROBES if p[0] != "empty"]
 
 
 @dataclass(frozen=True)
@@ -281,7 +284,12 @@ def _v0_transform(text: str, mod: ModuleScan) -> str:
 
 def _run(text: str, mod: ModuleScan, v0_trap_mode: bool) -> tuple[engine.EngineResult, dict[str, RequestVerdict]]:
     names = sorted(set(AGENT_REQUESTS) | {ALLOW_FAILING} | (mod.names() & set(LEGACY_REQUESTS)))
-    ev = engine.evaluate(text, _PROBES, names)
+    if observes_whole_input(mod):
+        ev = engine.evaluate(text, _PROBES, names)
+    else:
+        ev = engine.evaluate(text, _PROBES_NO_EMPTY, names)
+        if "none" in ev.probes:
+            ev.probes["empty"] = ev.probes["none"]
     verdicts: dict[str, RequestVerdict] = {}
     if ev.parse_error is None and ev.compile_error is None:
         dep = input_dependent_names(mod)
@@ -305,12 +313,20 @@ def classify_policy(rego: str) -> PolicyAnalysis:
     if len(lines) > MAX_LINES:
         syntax.append(Issue("agentPolicySyntax", "kata-policy-too-large", "error",
                             f"The policy has {len(lines)} lines, over the kata-agent (>= 3.30) limit of 200000."))
-    long_line = next((i for i, ln in enumerate(lines, 1) if len(ln.encode("utf-8", "replace")) > MAX_LINE_BYTES), None)
+    # a character is at most 4 UTF-8 bytes: only long lines need encoding
+    long_line = next((i for i, ln in enumerate(lines, 1) if len(ln) * 4 > MAX_LINE_BYTES
+                      and len(ln.encode("utf-8", "replace")) > MAX_LINE_BYTES), None)
     if long_line:
         syntax.append(Issue("agentPolicySyntax", "kata-policy-too-large", "error",
                             "A line is longer than 64 KiB, which the kata-agent (>= 3.30) lexer rejects.", long_line))
 
     mod = scan(rego)
+    abort_line = with_input_as_reference(mod)
+    if abort_line is not None:
+        raise engine.RegoEngineUnavailable(
+            f"the Rego engine (regopy/rego-cpp) aborts the process on `with input as <reference>` (line "
+            f"{abort_line} of the policy), so this policy cannot be analysed; bind the value to a local "
+            f"variable first (`x := ref; … with input as x`)")
     text = rego
     # Duplicate defaults: report, then keep the most permissive one (regorus keeps the first
     # evaluated one; OPA and rego-cpp reject the module).

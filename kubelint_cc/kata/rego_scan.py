@@ -13,13 +13,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
-_OPERATORS = (":=", "==", "!=", "<=", ">=", "=", "<", ">", "+", "-", "*", "/", "%", "&", "|",
-              ",", ";", ":", ".", "(", ")", "[", "]", "{", "}")
-_OPEN = {"(": ")", "[": "]", "{": "}"}
-_CLOSE = {")", "]", "}"}
 # A depth-0 newline does not end a statement when the previous token is one of these.
 _CONTINUES = {":=", "=", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "&", "|",
               ",", ".", "if", "else", "contains", "in", "default", "import", "package", "as",
@@ -28,61 +23,58 @@ _VALUE_OPS = {":=", "=", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "
               ",", ".", ":", "in", "not"}
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     kind: str  # "ident", "string", "raw", "number", "op", "nl"
     text: str
     line: int
     offset: int
 
 
+# One alternative per token shape.  Their first characters are disjoint, so the order only
+# matters for speed (most frequent first).  Unnamed alternatives (blanks, comments) produce
+# no token.
+_TOKEN = re.compile(r"""
+     (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
+    |[ \t\r\f\v]+
+    |(?P<op>[:=!<>]=|[=<>+\-*/%&|,;:.()\[\]{}])
+    |(?P<nl>\n)
+    |(?P<string>"[^"\\\n]*(?:\\[\s\S][^"\\\n]*)*")
+    |(?P<number>(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)
+    |\#[^\n]*
+    |(?P<raw>`[^`]*`?)
+    |(?P<open_string>"(?:[^"\\\n]|\\[\s\S]?)*)
+    |(?P<other>[\s\S])
+""", re.X)
+
+
 def tokenize(text: str) -> list[Token]:
-    """Tokenise Rego; tolerant of errors (an unterminated string ends at end of line)."""
+    """Tokenise Rego; tolerant of errors (an unterminated string ends at end of line).
+
+    A backslash escapes any character in a string, a newline included (that newline is not
+    counted as a line break: it is invalid Rego and the engine reports it anyway)."""
     toks: list[Token] = []
-    i, line, n = 0, 1, len(text)
-    while i < n:
-        c = text[i]
-        if c == "\n":
-            toks.append(Token("nl", "\n", line, i))
+    append = toks.append
+    new = tuple.__new__  # Token(...) without the NamedTuple constructor's Python frame
+    line, n = 1, len(text)
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup
+        if kind is None:
+            continue
+        if kind == "nl":
+            append(new(Token, ("nl", "\n", line, m.start())))
             line += 1
-            i += 1
-        elif c in " \t\r\f\v":
-            i += 1
-        elif c == "#":
-            j = text.find("\n", i)
-            i = n if j < 0 else j
-        elif c == '"':
-            j = i + 1
-            while j < n and text[j] != '"' and text[j] != "\n":
-                j += 2 if text[j] == "\\" else 1
-            j = min(j, n)
-            toks.append(Token("string", text[i:j + 1], line, i))
-            i = j + 1 if j < n and text[j] == '"' else j
-        elif c == "`":
-            j = text.find("`", i + 1)
-            j = n - 1 if j < 0 else j
-            toks.append(Token("raw", text[i:j + 1], line, i))
-            line += text.count("\n", i, j + 1)
-            i = j + 1
-        elif c.isdigit():
-            m = _NUMBER.match(text, i)
-            end = m.end() if m else i + 1
-            toks.append(Token("number", text[i:end], line, i))
-            i = end
-        elif c.isalpha() or c == "_":
-            m = _IDENT.match(text, i)
-            assert m is not None
-            toks.append(Token("ident", m.group(), line, i))
-            i = m.end()
+        elif kind == "raw":
+            raw = m.group()
+            append(new(Token, ("raw", raw, line, m.start())))
+            line += raw.count("\n")
+        elif kind == "open_string":  # the token keeps the newline that ends it
+            end = m.end()
+            append(new(Token, ("string", text[m.start():end + 1] if end < n else m.group(), line, m.start())))
+        elif kind == "other":  # unknown character: kept as an operator token
+            c = m.group()
+            append(new(Token, ("number" if c.isdigit() else "op", c, line, m.start())))
         else:
-            for op in _OPERATORS:
-                if text.startswith(op, i):
-                    toks.append(Token("op", op, line, i))
-                    i += len(op)
-                    break
-            else:  # unknown character: keep it as an operator token
-                toks.append(Token("op", c, line, i))
-                i += 1
+            append(new(Token, (kind, m.group(), line, m.start())))
     return toks
 
 
@@ -121,12 +113,24 @@ class ModuleScan:
     package_line: int | None = None
     imports: list[tuple[str, int]] = field(default_factory=list)
     statements: list[Statement] = field(default_factory=list)
+    _index: tuple[int, dict[tuple[str, str], list[Statement]]] | None = field(
+        default=None, init=False, repr=False, compare=False)
+
+    def _by_name(self, kind: str, name: str) -> list[Statement]:
+        # The classifier asks for every request name several times: index statements once.
+        if self._index is None or self._index[0] != len(self.statements):
+            index: dict[tuple[str, str], list[Statement]] = {}
+            for s in self.statements:
+                group = "rule" if s.kind in ("rule", "partial") else s.kind
+                index.setdefault((group, s.name), []).append(s)
+            self._index = (len(self.statements), index)
+        return list(self._index[1].get((kind, name), ()))
 
     def rules(self, name: str) -> list[Statement]:
-        return [s for s in self.statements if s.name == name and s.kind in ("rule", "partial")]
+        return self._by_name("rule", name)
 
     def defaults(self, name: str) -> list[Statement]:
-        return [s for s in self.statements if s.name == name and s.kind == "default"]
+        return self._by_name("default", name)
 
     def names(self) -> set[str]:
         return {s.name for s in self.statements if s.kind in ("default", "rule", "function", "partial")}
@@ -136,27 +140,37 @@ class ModuleScan:
         return any(p in ("rego.v1", "future.keywords", "future.keywords.if") for p, _ in self.imports)
 
 
+# +1 / -1 for bracket tokens.  Only operator tokens can have these texts (string tokens keep
+# their quotes), so the token text alone decides, here and for "\n" and ".".
+_BRACKET = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
+
+
 def _split_statements(toks: list[Token]) -> list[list[Token]]:
     stmts: list[list[Token]] = []
     cur: list[Token] = []
     depth = 0
+    n = len(toks)
+    after = 0  # index of the first non-newline token after the current newline
+    bracket = _BRACKET.get
     for idx, t in enumerate(toks):
-        if t.kind == "nl":
+        text = t[1]
+        if text == "\n":
             if depth > 0 or not cur:
                 continue
-            header = cur[0].kind == "ident" and cur[0].text in ("package", "import")
-            if not header and cur[-1].text in _CONTINUES and cur[-1].kind in ("op", "ident"):
+            if cur[0][1] not in ("package", "import") and cur[-1][1] in _CONTINUES:
                 continue
-            nxt = next((u for u in toks[idx + 1:] if u.kind != "nl"), None)
-            if nxt is not None and nxt.kind == "ident" and nxt.text == "else":
+            if idx >= after:  # else reuse it: everything up to `after` is newlines
+                after = idx + 1
+                while after < n and toks[after][1] == "\n":
+                    after += 1
+            if after < n and toks[after][1] == "else":  # `}\nelse := ...` continues the rule
                 continue
             stmts.append(cur)
             cur = []
             continue
-        if t.kind == "op" and t.text in _OPEN:
-            depth += 1
-        elif t.kind == "op" and t.text in _CLOSE:
-            depth = max(0, depth - 1)
+        d = bracket(text)
+        if d is not None:
+            depth = depth + 1 if d > 0 else max(0, depth - 1)
         cur.append(t)
     if cur:
         stmts.append(cur)
@@ -166,12 +180,11 @@ def _split_statements(toks: list[Token]) -> list[list[Token]]:
 def _match(toks: list[Token], i: int) -> int:
     """Index just past the bracket group that opens at toks[i]."""
     depth = 0
+    bracket = _BRACKET.get
     for j in range(i, len(toks)):
-        t = toks[j]
-        if t.kind == "op" and t.text in _OPEN:
-            depth += 1
-        elif t.kind == "op" and t.text in _CLOSE:
-            depth -= 1
+        d = bracket(toks[j][1])
+        if d:
+            depth += d
             if depth == 0:
                 return j + 1
     return len(toks)
@@ -367,11 +380,8 @@ def data_refs(tokens: list[Token], names: set[str]) -> list[list[str]]:
 
 def idents(tokens: list[Token]) -> set[str]:
     """Identifiers that are not field selections (``x.foo`` contributes ``x`` only)."""
-    out = set()
-    for k, t in enumerate(tokens):
-        if t.kind == "ident" and not (k > 0 and _is_op(tokens[k - 1], ".")):
-            out.add(t.text)
-    return out
+    prev = [None, *tokens]
+    return {t[1] for p, t in zip(prev, tokens) if t[0] == "ident" and (p is None or p[1] != ".")}
 
 
 def statement_tokens(st: Statement) -> list[Token]:
@@ -406,3 +416,66 @@ def blank(text: str, start: int, end: int) -> str:
     """Replace text[start:end] by spaces, keeping newlines so line numbers do not move."""
     seg = "".join(c if c == "\n" else " " for c in text[start:end])
     return text[:start] + seg + text[end:]
+
+
+def observes_whole_input(mod: ModuleScan) -> bool:
+    """Can some rule tell "no input document" from the empty object ``{}``?
+
+    Only an expression that uses ``input`` itself can: ``input.a`` and ``input[k]`` are
+    undefined in both cases, so when every use is such a reference every rule has the same
+    value for both.  Arguments of the ``print`` built-in are exempt (print always succeeds
+    and its output is not a value) unless the module defines its own ``print``.  ``with``
+    (which can replace ``input``) and ``$`` (template strings) count as whole-input uses.
+    Errs towards True.
+    """
+    toks = [t for st in mod.statements for t in st.tokens]
+    exempt_print = "print" not in mod.names()
+    print_depths: list[int] = []  # bracket depths of the print( ... ) calls we are inside
+    depth = 0
+    prev: Token | None = None
+    for k, t in enumerate(toks):
+        kind, text = t[0], t[1]
+        if kind == "op":
+            d = _BRACKET.get(text)
+            if d == 1:
+                depth += 1
+                if text == "(" and exempt_print and prev is not None and prev[1] == "print" \
+                        and prev[0] == "ident" and not (k > 1 and toks[k - 2][1] == "."):
+                    print_depths.append(depth)
+            elif d == -1:
+                if print_depths and print_depths[-1] == depth:
+                    print_depths.pop()
+                depth -= 1
+            elif text == "$":
+                return True
+        elif kind == "ident":
+            if text == "with":
+                return True
+            if text == "input" and not (prev is not None and prev[1] == ".") and not print_depths:
+                nxt = toks[k + 1][1] if k + 1 < len(toks) else None
+                if nxt not in (".", "["):
+                    return True
+        prev = t
+    return False
+
+
+def with_input_as_reference(mod: ModuleScan) -> int | None:
+    """Line of the first ``with input as <ref>`` whose value is a rule, import or ``data`` /
+    ``input`` reference (not a local variable, call or literal), if any.
+
+    rego-cpp (regopy 1.5) aborts the whole process while compiling that shape ("shape
+    `rego-with` has no field `rego-ref`"); names that may be such references are over-
+    approximated by every top-level name and every identifier of an import.
+    """
+    refs = {"data", "input"} | mod.names()
+    for st in mod.statements:
+        if st.kind == "import":
+            refs.update(t.text for t in st.tokens if t.kind == "ident")
+    for st in mod.statements:
+        toks = st.tokens
+        for k in range(len(toks) - 3):
+            if toks[k].text == "with" and toks[k].kind == "ident" and toks[k + 1].text == "input" \
+                    and toks[k + 2].text == "as" and toks[k + 3].kind == "ident" and toks[k + 3].text in refs \
+                    and not (k + 4 < len(toks) and toks[k + 4].text == "("):
+                return toks[k].line
+    return None
