@@ -8,7 +8,8 @@ Public API:
     classify_policy(rego)                   per-request verdicts (PolicyAnalysis), cached by text
 
 Needs the ``regopy`` package (rego-cpp) at call time; RegoEngineUnavailable is raised if it
-is missing.  Nothing here imports the rest of kubelint_cc.
+is missing, if an address-space limit would make it abort the process on load, or for a
+policy shape it aborts on.  Nothing here imports the rest of kubelint_cc.
 """
 from __future__ import annotations
 
