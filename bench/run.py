@@ -33,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -94,6 +95,53 @@ atexit.register(shutil.rmtree, NEUTRAL_CWD, True)
 TIME_BIN = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 
 
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def tree_pss_kb(root: int) -> int:
+    """Proportional set size of a process and all its descendants: worker processes
+    count, pages they share with their parent count once."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = [e.name for e in os.scandir("/proc") if e.name.isdigit()]
+    except OSError:
+        return 0
+    for name in entries:
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                stat = f.read()
+            ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(name))
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        stack.extend(children.get(pid, ()))
+        total += _pss_kb(pid)
+    return total
+
+
+class TreeSampler(threading.Thread):
+    """Samples tree_pss_kb every 0.2 s while a measured command runs (Linux /proc only)."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.peak_kb, self.done = pid, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.2):
+            self.peak_kb = max(self.peak_kb, tree_pss_kb(self.pid))
+
+
 def measure(cmd: list[str], env: dict | None = None) -> Run:
     """Runs cmd with stdout to /dev/null; stderr is kept to spot crashes.  The working
     directory is an empty one: no `python -c` imports the work tree, no config is found there."""
@@ -104,10 +152,14 @@ def measure(cmd: list[str], env: dict | None = None) -> Run:
         start = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=devnull, stderr=err, stdin=subprocess.DEVNULL, env=env,
                                 cwd=NEUTRAL_CWD)
+        sampler = TreeSampler(proc.pid)
+        sampler.start()
         # wait4 gives this child's own rusage (including its reaped children), unlike
         # RUSAGE_CHILDREN which accumulates over every run.
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
+        sampler.done.set()
+        sampler.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         stderr = err.read().decode("utf-8", "replace")
@@ -116,8 +168,12 @@ def measure(cmd: list[str], env: dict | None = None) -> Run:
             # GNU time writes "Command exited with non-zero status N" before the number
             lines = rss.read().split()
             peak_kb = int(lines[-1]) if lines and lines[-1].isdigit() else peak_kb
+    # memory: the largest single process (exact), or all of a multi-process tool together
+    # (sampled), whichever is more
     return Run(wall=round(wall, 4), cpu=round(usage.ru_utime + usage.ru_stime, 4),
-               rss_mb=round(peak_kb / 1024, 1), exit=proc.returncode,
+               rss_mb=round(max(peak_kb, sampler.peak_kb) / 1024, 1),
+               largest_process_mb=round(peak_kb / 1024, 1), tree_pss_mb=round(sampler.peak_kb / 1024, 1),
+               exit=proc.returncode,
                load_before=round(load, 2), stderr_tail=stderr[-600:] if stderr.strip() else "")
 
 
