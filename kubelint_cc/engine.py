@@ -18,8 +18,9 @@ from kubelint_cc.checks import kata_rules, placement, pss
 LEVEL_LABEL = "pod-security.kubernetes.io/enforce"
 VERSION_LABEL = "pod-security.kubernetes.io/enforce-version"
 VERSION_RE = re.compile(r"^v1\.(0|[1-9][0-9]*)$")
-# Cheap test for a Namespace document (YAML block style or JSON) before composing a file twice.
-NAMESPACE_KIND = re.compile(r'^\s*"?kind"?\s*:\s*["\']?Namespace\b', re.M)
+# Cheap test for a Namespace document (YAML block style or JSON) before composing a file twice;
+# it starts with a literal so that the search is fast, and may match more than Namespaces.
+NAMESPACE_KIND = re.compile(r'kind"?[ \t]*:[ \t]*["\']?Namespace\b')
 SEVERITY = {pss.BASELINE: "error", pss.RESTRICTED: "warning"}
 
 
@@ -259,10 +260,10 @@ class Scanner:
                                                     getattr(e, "column", None)))
         return None
 
-    def _compose(self, name: str, text: str, result: Result | None) -> Iterator[Any]:
+    def _compose(self, name: str, text: str, result: Result | None, wanted=None) -> Iterator[Any]:
         errors: list = []  # a broken document is reported; the documents after it are still read
         try:
-            yield from load.compose_documents(text, errors)
+            yield from load.compose_documents(text, errors, wanted)
         except Exception as e:  # noqa: BLE001 - a bug must still not lose the other files
             errors.append(e)
         if result is not None:
@@ -284,7 +285,7 @@ class Scanner:
         return catalog.known_names()
 
     def _documents(self, name: str, text: str, result: Result) -> Iterator[Finding]:
-        for node in self._compose(name, text, result):
+        for node in self._compose(name, text, result, _read_by_rules):
             result.documents += 1
             kind = yamltree.top_scalar(node, "kind")
             if kind in expand.LIST_KINDS:
@@ -374,6 +375,12 @@ class Scanner:
                                f"suppression names unknown rule or control {unknown!r}", name, line, col,
                                format_path(full), obj))
         return out
+
+
+def _read_by_rules(kind: str) -> bool:
+    """Kinds whose documents the rules read; the others only get validate.document's checks,
+    which load.skim makes sure would pass, so their node trees need not be built."""
+    return kind in expand.TEMPLATES or kind in expand.LIST_KINDS or kind == "ConfigMap"
 
 
 _WORKER: tuple | None = None

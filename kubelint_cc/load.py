@@ -312,18 +312,130 @@ class _Tail:
         return piece
 
 
-def compose_documents(text: str, errors: list | None = None) -> Iterator[Any]:
+def compose_documents(text: str, errors: list | None = None, wanted=None) -> Iterator[Any]:
     """Root nodes of every document, in order, with marks counted from the start of the file.
 
     With `errors` (a list), a document that cannot be composed adds a YamlError to it and
     composing resumes at the next `---` or `...` line, so the documents after a broken one
-    are still returned.  Without it, the first error is raised (after the documents before it)."""
+    are still returned.  Without it, the first error is raised (after the documents before it).
+
+    With `wanted` (kind -> bool), a document whose kind can be read from its text and is not
+    wanted comes back as an empty document instead (see `skim`)."""
     global _COMPOSER
     if _COMPOSER is None:
         _COMPOSER = _composer_class()
     if text.startswith("\ufeff"):
         text = text[1:]  # libyaml skips a BOM without counting it: keep character offsets in step
+    if wanted is not None:
+        text = skim(text, wanted)
     return _Stream(text, errors).compose(0, len(text), 0)
+
+
+# -- skimming: documents the rules never read are not composed -----------------------------
+#
+# Most of a real repository's bytes are CustomResourceDefinitions and other objects no rule
+# reads, and building their node trees is most of the cost of a scan.  A document that is
+# plainly a block mapping at column 0, whose one `kind:` line names a kind nobody wants, and
+# that libyaml's parser accepts (in C, building nothing) is replaced by as many line breaks
+# as it had: libyaml reads an empty document, and every later line keeps its number.
+# Whatever looks unusual (anchors, aliases, quoted or complex keys, content on the `---`
+# line, line breaks other than CR/LF) keeps the document, so skimming never changes a
+# verdict: a skimmed document could only have failed validate.document's checks, and those
+# read the same `kind` and `apiVersion` lines as here.  (Nor is it held to MAX_NODES and
+# MAX_DEPTH: those protect the composer, which never sees it.)
+
+# Patterns that start with a literal "\n" are searched for with memchr-like speed, unlike "^" with re.M.
+_COLUMN0 = re.compile(r"\n([^ \t\r\n#][^\r\n]*)")  # non-blank, non-comment lines at column 0
+_KEY_LINE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-/]*[ \t]*:(?:[ \t]|$)")
+_ID_LINE = re.compile(r"(kind|apiVersion)[ \t]*:[ \t]+(?:\"([^\"\\]+)\"|'([^']+)'|([A-Za-z0-9][A-Za-z0-9_.\-/]*))"
+                      r"[ \t]*(?:#.*)?\r?$")
+_OPENER = re.compile(r"[\"'\[{]")
+_SIGIL = re.compile(r"[&*][^ \t\r\n,\[\]{}]")  # an anchor or alias, if after a space, a flow indicator or nothing
+_SKIM_MARKER = re.compile(r"\n(?:---|\.\.\.)(?=[ \t\r\n]|\Z)")  # _MARKER, when lines end in \n only
+
+
+def skim(text: str, wanted) -> str:
+    """`text` with the documents that cannot interest the rules emptied, or `text` itself."""
+    if "\x85" in text or "\u2028" in text or "\u2029" in text or text.count("\r") != text.count("\r\n"):
+        return text  # line breaks libyaml counts that the arithmetic here does not
+    bounds = [0] + [m.start() + 1 for m in _SKIM_MARKER.finditer(text)] + [len(text)]
+    out, last = [], 0
+    for start, end in zip(bounds, bounds[1:]):
+        body = _skippable(text, start, end, wanted)
+        if body is None:
+            continue
+        breaks = text.count("\n", body, end)
+        # Without a `---` line an empty document would be no document at all: `~` keeps one.
+        out += (text[last:body], "\n" * breaks if body > start else "~" + "\n" * breaks)
+        last = end
+    if not out:
+        return text
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _skippable(text: str, start: int, end: int, wanted) -> int | None:
+    """Where the body of the document text[start:end] starts, if it can be skimmed."""
+    if text.startswith("...", start):
+        return None
+    body = start
+    if text.startswith("---", start):
+        body = text.find("\n", start, end) + 1
+        rest = text[start + 3:body].strip()
+        if not body or rest and not rest.startswith("#"):
+            return None  # a tag, anchor or node on the marker line
+    for m in _SIGIL.finditer(text, body, end):
+        if m.start() == body or text[m.start() - 1] in " \t\r\n[{,":
+            return None
+    ids: dict[str, str] = {}
+    kind_at = body
+    for at, line in _column0_lines(text, body, end):
+        if not _KEY_LINE.match(line):
+            return None  # a list, a scalar, a quoted or complex key: not plainly a mapping
+        if line.startswith(("kind", "apiVersion")):
+            ident = _ID_LINE.fullmatch(line)
+            if ident is None:
+                if line.startswith(("kind:", "kind ", "apiVersion:", "apiVersion ")):
+                    return None  # an unusual value: the composer and validate.document judge it
+                continue  # another key (kindness:, apiVersions:)
+            if ident.group(1) in ids:
+                return None  # a duplicate key
+            value = ident.group(2) or ident.group(3) or ident.group(4)
+            if ident.group(4) is not None:
+                from kubelint_cc.yamltree import typed
+                if not isinstance(typed(value), str):
+                    return None  # a plain value that YAML types as a number, bool or null
+            ids[ident.group(1)] = value
+            if ident.group(1) == "kind":
+                kind_at = at
+    kind = ids.get("kind")
+    if kind is None or wanted(kind) or _opened(text, body, kind_at):
+        return None
+    from _ruamel_yaml import CParser
+    try:
+        CParser(text[start:end]).raw_parse()
+    except Exception:  # noqa: BLE001 - a broken document is composed, for its error message
+        return None
+    return body
+
+
+def _opened(text: str, start: int, end: int) -> bool:
+    """Whether a quote or bracket outside comment lines comes before `end`: the `kind:` line
+    there might then be a line of a multi-line string, which libyaml lets start at column 0."""
+    for m in _OPENER.finditer(text, start, end):
+        line = text.rfind("\n", start, m.start()) + 1 or start
+        if not text[line:m.start()].lstrip().startswith("#"):
+            return True
+    return False
+
+
+def _column0_lines(text: str, body: int, end: int) -> Iterator[tuple[int, str]]:
+    if body == 0:  # the first line of the file has no line break before it
+        first = _COLUMN0.match("\n" + text[:text.find("\n") + 1 or len(text)])
+        if first:
+            yield 0, first.group(1)
+    for m in _COLUMN0.finditer(text, body - 1 if body else 0, end):
+        yield m.start(1), m.group(1)
 
 
 class _Stream:

@@ -1,0 +1,120 @@
+"""Skimming (load.skim) must be invisible: the same findings, errors, lines and counts as
+composing every document.  Each case is scanned twice in-process, with and without it."""
+from pathlib import Path
+
+import pytest
+
+from kubelint_cc import engine, load
+
+HERE = Path(__file__).parent
+
+CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets}
+  versions:
+  - name: v1
+    schema:
+      openAPIV3Schema:
+        description: "A widget;
+          see the docs"
+"""
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+spec:
+  containers:
+  - name: c
+    image: nginx
+    securityContext:
+      privileged: true
+"""
+
+CASES = {
+    "crd then pod": CRD + "---\n" + POD,
+    "pod after crd, CRLF": (CRD + "---\n" + POD).replace("\n", "\r\n"),
+    "implicit first document skimmed": "# comment\n\n" + CRD + "...\n---\n" + POD,
+    "comment and blank lines on the marker": "--- # first\n" + CRD + "---   \n" + POD,
+    "syntax error in a skippable document": CRD + "  bad: [unclosed\n---\n" + POD,
+    "tab in a skippable document": CRD + "\tx: 1\n---\n" + POD,
+    "apiVersion typed as a number": "apiVersion: 1\nkind: Service\n---\n" + POD,
+    "apiVersion null": "apiVersion: null\nkind: Service\n---\n" + POD,
+    "apiVersion empty": "apiVersion:\nkind: Service\n---\n" + POD,
+    "kind typed as a bool": "apiVersion: v1\nkind: Yes\n---\n" + POD,
+    "quoted kind": 'apiVersion: v1\nkind: "Service"\n---\n' + POD,
+    "duplicate kind": "apiVersion: v1\nkind: Service\nkind: Pod\nspec: {hostNetwork: true, containers: [{name: c, image: i}]}\n",
+    "kind from a merge key": "base: &b {kind: Pod}\n<<: *b\napiVersion: v1\nkind: Service\n",
+    "undefined alias": "apiVersion: v1\nkind: Service\nspec: *nothing\n---\n" + POD,
+    "anchor defined twice": "apiVersion: v1\nkind: Service\na: &x 1\nb: &x 2\n---\n" + POD,
+    "a list document with a kind line": "- apiVersion: v1\n  kind: Service\n---\n" + POD,
+    "a string document": "--- |\n  kind: Service\n---\n" + POD,
+    "tagged document": "--- !!map\napiVersion: v1\nkind: Service\n---\n" + POD,
+    "json": '{"apiVersion": "v1", "kind": "Service"}\n',
+    "list kind": "apiVersion: v1\nkind: List\nitems:\n- " + POD.replace("\n", "\n  ").rstrip() + "\n",
+    "configmap with initdata": "apiVersion: v1\nkind: ConfigMap\ndata:\n  INITDATA: \"not base64!\"\n",
+    "namespace labels": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: n\n  labels:\n"
+                        "    pod-security.kubernetes.io/enforce: baseline\n---\n" + POD.replace("name: p", "name: p\n  namespace: n"),
+    "kind inside a multi-line quoted string only": 'apiVersion: v1\ndescription: "a\nkind: Service\n  b"\n',
+    "suppression comment in a skimmed document": "apiVersion: v1\nkind: Service  # kubelint-cc: ignore nosuch\n",
+    "non-ascii and a lone CR": "apiVersion: v1\nkind: Service\nmetadata: {name: caf\u00e9}\r---\n" + POD,
+    "NEL line break": "apiVersion: v1\nkind: Service\x85---\n" + POD,
+    "document end marker": CRD + "...\n" + POD,
+    "empty documents": "---\n---\n" + CRD + "---\n\n---\n" + POD,
+}
+
+
+def _scan(path: Path):
+    result = engine.Scanner().scan([str(path)])
+    return ([f.as_dict() for f in result.findings], [e.as_dict() for e in result.errors],
+            result.documents, result.objects)
+
+
+def _both(path: Path, monkeypatch):
+    skimmed = _scan(path)
+    with monkeypatch.context() as m:
+        m.setattr(load, "skim", lambda text, wanted: text)
+        full = _scan(path)
+    return skimmed, full
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_skimming_changes_nothing(name, tmp_path, monkeypatch):
+    path = tmp_path / "case.yaml"
+    path.write_bytes(CASES[name].encode("utf-8"))
+    skimmed, full = _both(path, monkeypatch)
+    assert skimmed == full
+
+
+def test_skimming_happens(monkeypatch):
+    """Guards the test above against a skim that never skims."""
+    text = CRD + "---\n" + POD
+    out = load.skim(text, engine._read_by_rules)
+    assert "CustomResourceDefinition" not in out and "kind: Pod" in out
+    assert out.count("\n") == text.count("\n")
+    implicit = load.skim("# c\n" + CRD, engine._read_by_rules)
+    assert implicit.startswith("~\n") and implicit.count("\n") == CRD.count("\n") + 1
+
+
+def test_limits_apply_to_composed_documents_only(tmp_path, monkeypatch):
+    """The depth limit protects the composer: a document it never builds is not held to it."""
+    deep = "spec: " + "[" * 300 + "]" * 300 + "\n"
+    path = tmp_path / "deep.yaml"
+    path.write_text("apiVersion: v1\nkind: Service\n" + deep + "---\napiVersion: v1\nkind: Pod\n" + deep)
+    skimmed, full = _both(path, monkeypatch)
+    assert [e["line"] for e in full[1]] == [3, 7]
+    assert [e["line"] for e in skimmed[1]] == [7]
+    assert skimmed[0] == full[0] and skimmed[3] == full[3]
+
+
+@pytest.mark.parametrize("path", sorted(p for d in ("fixtures", "hostile") for p in (HERE / d).rglob("*")
+                                        if p.is_file() and p.suffix in (".yaml", ".yml", ".json")),
+                         ids=lambda p: str(p.relative_to(HERE)))
+def test_fixtures_unchanged(path, monkeypatch):
+    skimmed, full = _both(path, monkeypatch)
+    assert skimmed == full
