@@ -58,6 +58,7 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
     """Scan files and directories (default: .); `-` reads stdin."""
     from kubelint_cc import config as config_mod
     from kubelint_cc.engine import Options, Scanner
+    from kubelint_cc.progress import Progress
 
     paths = list(paths)
     try:
@@ -72,6 +73,8 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
     if fmt != "sarif" and not (write_baseline_path or baseline_path):
         # Text and JSON are written while the scan runs, so memory does not grow with the repository.
         stream = _open_output(output)
+        # Streamed JSON leaves the cursor mid-line: on the same terminal the bar would overwrite it.
+        progress = Progress(None if fmt == "json" and stream.isatty() else sys.stderr)
         try:
             if fmt == "json":
                 from kubelint_cc.reporters import json_report
@@ -79,13 +82,20 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
             else:
                 from kubelint_cc.reporters import text
                 sink = text.Stream(stream, colour=stream.isatty() and "NO_COLOR" not in os.environ)
-            result = Scanner(options).scan(paths, sink=sink)
+            try:
+                result = Scanner(options).scan(paths, sink=_clearing(sink, progress), progress=progress)
+            finally:
+                progress.close()
             sink.finish(result)
         finally:
             if stream is not sys.stdout:
                 stream.close()
         sys.exit(exit_code(result, fail_on))
-    result = Scanner(options).scan(paths)
+    progress = Progress(sys.stderr)
+    try:
+        result = Scanner(options).scan(paths, progress=progress)
+    finally:
+        progress.close()
     if write_baseline_path or baseline_path:
         from kubelint_cc import baseline
         try:
@@ -99,6 +109,15 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
             _fail(str(e))
     _report(result, fmt, output)
     sys.exit(exit_code(result, fail_on))
+
+
+def _clearing(sink, progress):
+    """The sink, erasing the bar before each write: a finding printed to the same terminal
+    must get a line of its own, not the end of the bar's."""
+    def write(findings):
+        progress.clear()
+        sink(findings)
+    return write
 
 
 def exit_code(result, fail_on: str) -> int:

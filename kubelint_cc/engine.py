@@ -196,11 +196,14 @@ class Scanner:
 
     # -- scanning
     def scan(self, paths: list[str], stdin: Any = None, exclude: Callable | None = None,
-             sink: Callable | None = None) -> Result:
+             sink: Callable | None = None, progress: Any = None) -> Result:
         """With `sink`, findings go to sink(list) file by file, in order, and are not kept:
-        memory stays flat however many files are scanned."""
+        memory stays flat however many files are scanned.  With `progress` (a
+        kubelint_cc.progress.Progress), it hears start(files) and then advance() per file done."""
         result = Result(sink=sink)
         sources = list(load.discover(paths, result.errors, exclude or self.config.exclude_matcher()))
+        if progress is not None:
+            progress.start(len(sources))
         texts = {}
         # Namespace labels set the policy for every workload in the scan, wherever it sits.
         for src in sources:
@@ -214,10 +217,12 @@ class Scanner:
                             self.learn_namespace(data)
         jobs = _jobs(sources)
         if jobs > 1:
-            self._scan_parallel(sources, texts, result, jobs)
+            self._scan_parallel(sources, texts, result, jobs, progress)
             return result
         for src in sources:
             self._scan_source(src, texts.pop(src.name, None), result, stdin)
+            if progress is not None:
+                progress.advance()
         return result
 
     def _scan_source(self, src: load.Source, text: str | None, result: Result, stdin: Any = None) -> None:
@@ -229,7 +234,7 @@ class Scanner:
         result.scanned.append(src.name)
         result.take(list(self.scan_text(src.name, text, result)))
 
-    def _scan_parallel(self, sources: list, texts: dict, result: Result, jobs: int) -> None:
+    def _scan_parallel(self, sources: list, texts: dict, result: Result, jobs: int, progress: Any = None) -> None:
         """Files are independent once Namespace labels are known: scan them on every core,
         in order.  Workers are forked, so they inherit this scanner (config, labels)."""
         import multiprocessing
@@ -244,6 +249,8 @@ class Scanner:
                     result.documents += part.documents
                     result.objects += part.objects
                     result.scanned.extend(part.scanned)
+                    if progress is not None:  # here in the parent, never in a worker: one bar, one writer
+                        progress.advance()
         finally:
             _WORKER = None
 
