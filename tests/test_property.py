@@ -11,7 +11,7 @@ import io
 import json
 import re
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 from ruamel.yaml import YAML
 
 from kubelint_cc import expand, validate
@@ -168,3 +168,37 @@ def test_random_bytes_never_crash(tmp_path_factory, data, prefix):
         text = (full + b"\n---\n").decode("utf-8", "replace")
         assert any(f.object.get("name") == "sentinel" and f.line == len(BREAKS.findall(text)) + 5
                    for f in result.findings), (result.errors, [(f.object, f.line) for f in result.findings])
+
+
+# ------------------------------------------------------------ skimming is invisible
+
+LINES = ["---\n", "--- # c\n", "...\n", "# kind: Pod\n", "\n", "apiVersion: v1\n", "apiVersion: 1\n", "apiVersion:\n",
+         "apiVersion: 'v1'\n", "kind: Service\n", "kind: CustomResourceDefinition\n", "kind: Pod\n", "kind: List\n",
+         'kind: "Secret"\n', "kind: yes\n", "kind: ConfigMap\n", "kind: Namespace\n", "metadata: {name: m}\n",
+         "spec:\n", "  hostNetwork: true\n", "  containers: [{name: c, image: i}]\n", "  a: b\n", "  - x\n", "x\n",
+         "- y\n", 'text: "open\n', 'close"\n', '  close"\n', "flow: [\n", "]\n", "  - &a z\n", "b: *a\n", "<<: {kind: Pod}\n",
+         "? kind\n", ": Pod\n", "\tkind: Pod\n", "kind: Service\r\n", "items:\n", "- kind: Pod\n", "data:\n",
+         "  INITDATA: x\n", "kindness: 1\n", "é: 1\n"]
+
+
+@settings(max_examples=1500, **SETTINGS)
+@given(st.lists(st.sampled_from(LINES), max_size=30))
+@example(["apiVersion: v1\n", 'text: "open\n', "kind: Service\n", '  close"\n'])  # kind inside a string
+@example(["apiVersion: v1\n", "flow: [\n", "kind: Service\n", "  ]\n"])  # kind inside a flow sequence
+def test_skimming_changes_nothing(lines):
+    from kubelint_cc import load
+    text = "".join(lines)
+
+    def outcome():
+        r = scan_text(text)
+        return [f.as_dict() for f in r.findings], [e.as_dict() for e in r.errors], r.documents, r.objects
+
+    skimmed = outcome()
+    real_skim = load.skim
+    load.skim = lambda text, wanted: text
+    try:
+        full = outcome()
+    finally:
+        load.skim = real_skim
+    if not any("nesting deeper" in e["message"] or "too large" in e["message"] for e in full[1]):
+        assert skimmed == full
