@@ -422,11 +422,15 @@ def _skippable(text: str, start: int, end: int, wanted) -> int | None:
 def _opened(text: str, start: int, end: int) -> bool:
     """Whether a quote or bracket outside comment lines comes before `end`: the `kind:` line
     there might then be a line of a multi-line string, which libyaml lets start at column 0."""
-    for m in _OPENER.finditer(text, start, end):
-        line = text.rfind("\n", start, m.start()) + 1 or start
+    pos = start
+    while True:
+        m = _OPENER.search(text, pos, end)
+        if m is None:
+            return False
+        line = text.rfind("\n", pos, m.start()) + 1 or pos  # pos is always at a line's start
         if not text[line:m.start()].lstrip().startswith("#"):
             return True
-    return False
+        pos = text.find("\n", m.start(), end) + 1 or end  # the rest of a comment line is comment
 
 
 def _column0_lines(text: str, body: int, end: int) -> Iterator[tuple[int, str]]:
