@@ -40,7 +40,7 @@ def pss_rule_id(control: str) -> str:
     return "pss-" + kebab(control)
 
 
-@dataclass
+@dataclass(slots=True)
 class Finding:
     rule: str
     control: str | None
@@ -124,7 +124,7 @@ class Result:
     files: int = 0
     documents: int = 0
     objects: int = 0
-    scanned: list[str] = field(default_factory=list)  # names of the files read, for baseline staleness
+    scanned: list[str] = field(default_factory=list)  # files read, for baseline staleness; kept with findings only
     sink: Callable | None = None  # when set, findings are handed over per file instead of kept
     streamed: int = 0
     by_severity: dict = field(default_factory=dict)  # of streamed findings
@@ -231,15 +231,21 @@ class Scanner:
         if text is None:
             return
         result.files += 1
-        result.scanned.append(src.name)
+        if result.sink is None:  # a streamed scan keeps nothing per file: memory stays flat
+            result.scanned.append(src.name)
         result.take(list(self.scan_text(src.name, text, result)))
 
     def _scan_parallel(self, sources: list, texts: dict, result: Result, jobs: int, progress: Any = None) -> None:
         """Files are independent once Namespace labels are known: scan them on every core,
         in order.  Workers are forked, so they inherit this scanner (config, labels)."""
+        import gc
         import multiprocessing
         global _WORKER
         _WORKER = (self, texts)
+        # Objects that exist before the fork (the source list above all) are shared with the
+        # workers page by page until written to; a garbage collection in a worker would write
+        # to every one of them.  Frozen objects are never collected: they stay shared.
+        gc.freeze()
         try:
             with multiprocessing.get_context("fork").Pool(jobs) as pool:
                 for part in pool.imap(_scan_in_worker, sources, chunksize=8):
@@ -248,11 +254,13 @@ class Scanner:
                     result.files += part.files
                     result.documents += part.documents
                     result.objects += part.objects
-                    result.scanned.extend(part.scanned)
+                    if result.sink is None:
+                        result.scanned.extend(part.scanned)
                     if progress is not None:  # here in the parent, never in a worker: one bar, one writer
                         progress.advance()
         finally:
             _WORKER = None
+            gc.unfreeze()
 
     def _read(self, src: load.Source, result: Result, stdin: Any, report: bool) -> str | None:
         try:

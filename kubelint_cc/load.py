@@ -18,7 +18,7 @@ MAX_FILE_BYTES = 64 * 1024 * 1024  # far above any manifest; keeps a stray dump 
 STDIN = "-"
 
 
-@dataclass
+@dataclass(slots=True)
 class LoadError:
     file: str
     message: str
@@ -29,7 +29,7 @@ class LoadError:
         return {"file": self.file, "line": self.line, "column": self.column, "message": self.message}
 
 
-@dataclass
+@dataclass(slots=True)
 class Source:
     """One input: a path to read, or stdin's bytes."""
     name: str
