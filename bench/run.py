@@ -15,7 +15,7 @@ Everything runs on this machine in one go, each measurement in its own process:
 - checkov (`--framework kubernetes --skip-download --quiet -o json`), in its own venv.
 
 Inputs: ../shared/corpus/real and synthetic sets from ../shared/corpus/make_synthetic.py,
-generated once and cached (with the venvs) under bench/.cache.  Wall time, CPU time and
+generated once and cached (with the venvs) under bench/cache.  Wall time, CPU time and
 peak RSS come from os.wait4 on each child (the RSS of its largest single process).
 Repetitions alternate between the tools so a busy machine slows them alike; medians are
 reported.  Writes bench/results.json and prints the markdown table for the README.
@@ -142,10 +142,11 @@ class TreeSampler(threading.Thread):
             self.peak_kb = max(self.peak_kb, tree_pss_kb(self.pid))
 
 
-def measure(cmd: list[str], env: dict | None = None) -> Run:
-    """Runs cmd with stdout to /dev/null; stderr is kept to spot crashes.  The working
-    directory is an empty one: no `python -c` imports the work tree, no config is found there."""
-    with open(os.devnull, "wb") as devnull, tempfile.TemporaryFile() as err, \
+def measure(cmd: list[str], env: dict | None = None, stdout: str | None = None) -> Run:
+    """Runs cmd with stdout to /dev/null (or to the file `stdout`); stderr is kept to spot
+    crashes.  The working directory is an empty one: no `python -c` imports the work tree,
+    no config is found there."""
+    with open(stdout or os.devnull, "wb") as devnull, tempfile.TemporaryFile() as err, \
             tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
         argv = [TIME_BIN, "-f", "%M", "-o", rss.name, *cmd] if TIME_BIN else cmd
         load = os.getloadavg()[0]
@@ -192,6 +193,19 @@ def check_runs(name: str, runs: list[Run], ok_exits: set[int]) -> str | None:
         if r["exit"] not in ok_exits or "Traceback (most recent call last)" in r["stderr_tail"]:
             return f"{name}: exit {r['exit']}: {r['stderr_tail'].strip()[-300:]}"
     return None
+
+
+def checkov_resources(report: str) -> int | None:
+    """How many resources a checkov JSON report says were scanned (None: not a report).
+    checkov quietly skips every path under a directory whose name starts with a dot, and
+    a run that scanned nothing must not be timed as if it had done the work."""
+    try:
+        with open(report, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return None
+    reports = data if isinstance(data, list) else [data]
+    return sum(int((r.get("summary") or {}).get("resource_count") or 0) for r in reports if isinstance(r, dict))
 
 
 # ---------------------------------------------------------------- tools
@@ -369,8 +383,18 @@ class Bench:
             for name, (cmd, _) in tools.items():
                 if name in runs and isinstance(runs[name], list):
                     self.log(f"{label}: {name} rep {rep + 1}/{reps}")
-                    runs[name].append(measure(cmd))
-                    bad = check_runs(name, runs[name][-1:], tools[name][1])
+                    if name == "checkov":
+                        with tempfile.NamedTemporaryFile(suffix=".json") as report:
+                            runs[name].append(measure(cmd, stdout=report.name))
+                            count = checkov_resources(report.name)
+                        runs[name][-1]["resources"] = count
+                        bad = check_runs(name, runs[name][-1:], tools[name][1]) or (
+                            None if count else "checkov: no JSON report on stdout: not comparable" if count is None
+                            else "checkov: its report says it scanned 0 resources (it skips paths under "
+                                 "dot-directories): not comparable")
+                    else:
+                        runs[name].append(measure(cmd))
+                        bad = check_runs(name, runs[name][-1:], tools[name][1])
                     if bad:
                         self.notes.append(f"{label}: {bad}")
                         runs[name] = {"error": bad}
@@ -561,8 +585,9 @@ def parse_args(argv):
                     help="skip checkov on synthetic sets larger than this (default 10000; 100,000 files take it hours)")
     ap.add_argument("--corpus", default=str(SHARED / "corpus" / "real"), help="real corpus directory")
     ap.add_argument("--generator", default=str(SHARED / "corpus" / "make_synthetic.py"))
-    ap.add_argument("--cache-dir", default=str(REPO / "bench" / ".cache"),
-                    help="venvs and synthetic sets (default bench/.cache)")
+    # Not a dot-directory: checkov skips every file below one.
+    ap.add_argument("--cache-dir", default=str(REPO / "bench" / "cache"),
+                    help="venvs and synthetic sets (default bench/cache)")
     ap.add_argument("--kubelint", default=None, help="kubelint-cc executable (default: installed CLI)")
     ap.add_argument("--json", default=str(REPO / "bench" / "results.json"), help="results file")
     args = ap.parse_args(argv)
