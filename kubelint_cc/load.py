@@ -339,10 +339,11 @@ def compose_documents(text: str, errors: list | None = None, wanted=None) -> Ite
 # that libyaml's parser accepts (in C, building nothing) is replaced by as many line breaks
 # as it had: libyaml reads an empty document, and every later line keeps its number.
 # Whatever looks unusual (anchors, aliases, quoted or complex keys, content on the `---`
-# line, line breaks other than CR/LF) keeps the document, so skimming never changes a
-# verdict: a skimmed document could only have failed validate.document's checks, and those
-# read the same `kind` and `apiVersion` lines as here.  (Nor is it held to MAX_NODES and
-# MAX_DEPTH: those protect the composer, which never sees it.)
+# line, a quote or bracket before the `kind:` line, line breaks other than CR/LF) keeps
+# the document, so skimming never changes a verdict: a skimmed document could only have
+# failed validate.document's checks, and those read the same `kind` and `apiVersion` lines
+# as here.  (Nor is it held to MAX_NODES and MAX_DEPTH: those protect the composer, which
+# never sees it.)
 
 # Patterns that start with a literal "\n" are searched for with memchr-like speed, unlike "^" with re.M.
 _COLUMN0 = re.compile(r"\n([^ \t\r\n#][^\r\n]*)")  # non-blank, non-comment lines at column 0
