@@ -386,8 +386,8 @@ def _skippable(text: str, start: int, end: int, wanted) -> int | None:
         if not body or rest and not rest.startswith("#"):
             return None  # a tag, anchor or node on the marker line
     for m in _SIGIL.finditer(text, body, end):
-        if m.start() == body or text[m.start() - 1] in " \t\r\n[{,":
-            return None
+        if _node_starts_at(text, m.start(), body):
+            return None  # an anchor or alias: the composer checks that it is defined once
     ids: dict[str, str] = {}
     kind_at = body
     for at, line in _column0_lines(text, body, end):
@@ -418,6 +418,21 @@ def _skippable(text: str, start: int, end: int, wanted) -> int | None:
     except Exception:  # noqa: BLE001 - a broken document is composed, for its error message
         return None
     return body
+
+
+def _node_starts_at(text: str, at: int, body: int) -> bool:
+    """Whether a node can start at `at`, so that a `&` or `*` there is an anchor or alias:
+    at a line's content, or after `:`, `-`, `?` or a flow indicator, or after a tag.  Inside
+    a scalar ("a && b", "*.example.com" after a word) it cannot; when in doubt it can."""
+    j = at - 1
+    while j >= body and text[j] in " \t":
+        j -= 1
+    if j < body or text[j] in "\r\n[{,:?":
+        return True
+    if text[j] == "-":
+        return j == body or text[j - 1] in " \t\r\n"
+    word = max(text.rfind(c, body, j) for c in " \t\r\n") + 1
+    return text.startswith("!", max(word, body))  # a tag, then an anchor
 
 
 def _opened(text: str, start: int, end: int) -> bool:

@@ -52,6 +52,10 @@ CASES = {
     "kind from a merge key": "base: &b {kind: Pod}\n<<: *b\napiVersion: v1\nkind: Service\n",
     "undefined alias": "apiVersion: v1\nkind: Service\nspec: *nothing\n---\n" + POD,
     "anchor defined twice": "apiVersion: v1\nkind: Service\na: &x 1\nb: &x 2\n---\n" + POD,
+    "undefined alias in a sequence": "apiVersion: v1\nkind: Service\nspec:\n- *nothing\n---\n" + POD,
+    "undefined alias in a flow mapping": "apiVersion: v1\nkind: Service\nspec: {a: *nothing}\n---\n" + POD,
+    "anchor after a tag, defined twice": "apiVersion: v1\nkind: Service\na: !!str &x 1\nb: - &x 2\n---\n" + POD,
+    "alias after indentation": "apiVersion: v1\nkind: Service\nspec:\n  *nothing\n---\n" + POD,
     "a list document with a kind line": "- apiVersion: v1\n  kind: Service\n---\n" + POD,
     "a string document": "--- |\n  kind: Service\n---\n" + POD,
     "tagged document": "--- !!map\napiVersion: v1\nkind: Service\n---\n" + POD,
@@ -97,6 +101,9 @@ def test_skimming_happens(monkeypatch):
     out = load.skim(text, engine._read_by_rules)
     assert "CustomResourceDefinition" not in out and "kind: Pod" in out
     assert out.count("\n") == text.count("\n")
+    # && and * inside a scalar are text, not anchors or aliases
+    cel = CRD + "        x-kubernetes-validations: [{rule: self.a && self.b}]\n        pattern: a *.example.com\n"
+    assert "CustomResourceDefinition" not in load.skim(cel, engine._read_by_rules)
     implicit = load.skim("# c\n" + CRD, engine._read_by_rules)
     assert implicit.startswith("~\n") and implicit.count("\n") == CRD.count("\n") + 1
 
