@@ -581,8 +581,9 @@ def parse_args(argv):
     ap.add_argument("--sizes", default=None, help="synthetic set sizes (default 10000,100000; quick 1000)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-checkov", dest="checkov", action="store_false")
-    ap.add_argument("--checkov-max-files", type=int, default=10_000,
-                    help="skip checkov on synthetic sets larger than this (default 10000; 100,000 files take it hours)")
+    ap.add_argument("--checkov-max-files", type=int, default=0,
+                    help="run checkov on synthetic sets up to this many files (default 0: none; "
+                         "10,000 files take it over half an hour)")
     ap.add_argument("--corpus", default=str(SHARED / "corpus" / "real"), help="real corpus directory")
     ap.add_argument("--generator", default=str(SHARED / "corpus" / "make_synthetic.py"))
     # Not a dot-directory: checkov skips every file below one.
