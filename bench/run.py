@@ -583,7 +583,7 @@ def parse_args(argv):
     ap.add_argument("--no-checkov", dest="checkov", action="store_false")
     ap.add_argument("--checkov-max-files", type=int, default=0,
                     help="run checkov on synthetic sets up to this many files (default 0: none; "
-                         "10,000 files take it over half an hour)")
+                         "on 10,000 files it ran over 20 minutes)")
     ap.add_argument("--corpus", default=str(SHARED / "corpus" / "real"), help="real corpus directory")
     ap.add_argument("--generator", default=str(SHARED / "corpus" / "make_synthetic.py"))
     # Not a dot-directory: checkov skips every file below one.
