@@ -37,9 +37,9 @@ def cli():
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(), metavar="[PATH]...")
 @click.option("--pss-level", type=click.Choice(["baseline", "restricted"]), default=None,
-              help="Pod Security Standards level (default: config, else the namespace's enforce label, else restricted).")
+              help="Pod Security Standards level (default: the namespace's enforce label, else config, else restricted).")
 @click.option("--pss-version", callback=_version, default=None, metavar="v1.N|latest",
-              help="Pod Security Standards version (default: config, else the namespace's enforce-version label, else latest).")
+              help="Pod Security Standards version (default: the namespace's enforce-version label, else config, else latest).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report to FILE instead of stdout.")
