@@ -563,6 +563,10 @@ def markdown(data: dict) -> str:
     out.append("|---|---|---|")
     for name, v in data["derived"]["targets"].items():
         out.append(f"| {name} | {_met(v['value'], v['met'])} | {_met(v['cpu value'], v['cpu met'])} |")
+    if data.get("kata"):
+        sys.path.insert(0, str(REPO / "bench"))
+        import kata  # noqa: PLC0415
+        out += ["", kata.markdown(data["kata"]).rstrip()]
     if data["notes"]:
         out += ["", *(f"- {n}" for n in data["notes"])]
     return "\n".join(out) + "\n"
@@ -580,6 +584,9 @@ def parse_args(argv):
     ap.add_argument("--checkov-reps", type=int, default=1, help="repetitions of checkov on directories (default 1)")
     ap.add_argument("--sizes", default=None, help="synthetic set sizes (default 10000,100000; quick 1000)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--no-kata", dest="kata", action="store_false", help="skip the Kata policy-analysis timings")
+    ap.add_argument("--kata-policies", default=None,
+                    help="directory of extra *.rego policies to time (e.g. genpolicy outputs)")
     ap.add_argument("--no-checkov", dest="checkov", action="store_false")
     ap.add_argument("--checkov-max-files", type=int, default=0,
                     help="run checkov on synthetic sets up to this many files (default 0: none; "
@@ -660,6 +667,11 @@ def main(argv=None) -> int:
             data["datasets"].append(bench.dataset("synthetic", "synthetic", [path], reps,
                                                   args.checkov and n <= args.checkov_max_files))
             save(False)
+
+    if args.kata:
+        sys.path.insert(0, str(REPO / "bench"))
+        import kata  # noqa: PLC0415 - bench/kata.py, beside this script
+        data["kata"] = kata.measure(SHARED / "kata" / "samples", Path(args.kata_policies) if args.kata_policies else None)
 
     table = save(True)
     print(table)

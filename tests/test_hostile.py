@@ -2,8 +2,8 @@
 line/column where there is one), exit code 2, no traceback, and the rest of the scan
 still done -- the good document next to the bad one, in the same file or another.
 
-Every run has a timeout, its peak memory must stay under 512 MB, and (except where the
-Kata analyser loads regopy) it runs under a 1 GiB address-space limit, so a case that
+Every run has a timeout, its peak memory must stay under 512 MB, and it may run under a
+1 GiB address-space limit, so a case that
 hangs or blows up fails instead of taking the machine with it.  Text cases live in tests/hostile/
 (one file per case; `# finding` marks each line a finding must point at); byte-level
 and huge cases are generated in tmp_path.
@@ -52,8 +52,7 @@ _MEASURE = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:
 
 def cli(*args, input=None, cwd=None, limit=True):
     """The CLI under a timeout and, with `limit`, a 1 GiB address-space limit.  Without it
-    (regopy's allocator refuses to start under any address-space limit) its peak memory is
-    measured instead.  Either way: no traceback, and never more than a few hundred MB."""
+    its peak memory is measured instead.  Either way: no traceback, and never more than a few hundred MB."""
     proc = subprocess.run([sys.executable, "-c", _MEASURE] + _cli() + [str(a) for a in args], input=input,
                           capture_output=True, cwd=cwd, timeout=TIMEOUT, preexec_fn=_limits if limit else None)
     err, _, last = proc.stderr.rpartition(b"maxrss_kb=")

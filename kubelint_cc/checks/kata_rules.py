@@ -31,7 +31,7 @@ def pod(metadata: dict, spec: dict) -> Iterator[Hit]:
         return
     if POLICY_ANNOTATION not in annotations and INITDATA_ANNOTATION not in annotations:
         return
-    from kubelint_cc import kata  # regopy is loaded only for manifests that carry a policy
+    from kubelint_cc import kata  # regorus is loaded only for manifests that carry a policy
     found = {}
     for key, analyse in ((INITDATA_ANNOTATION, kata.analyse_initdata),
                          (POLICY_ANNOTATION, kata.analyse_policy_annotation)):

@@ -7,9 +7,8 @@ Public API:
     analyse_policy_text(rego, origin)       decoded Rego; origin "annotation" | "initdata" | "configmap"
     classify_policy(rego)                   per-request verdicts (PolicyAnalysis), cached by text
 
-Needs the ``regopy`` package (rego-cpp) at call time; RegoEngineUnavailable is raised if it
-is missing, if an address-space limit would make it abort the process on load, or for a
-policy shape it aborts on.  Nothing here imports the rest of kubelint_cc.
+Needs regorus (the kata-agent's Rego engine, package ``gordon-to-regorus``) at call time;
+policies are evaluated in a bounded child process (kata.sandbox).  Nothing here imports the rest of kubelint_cc.
 """
 from __future__ import annotations
 

@@ -1,163 +1,71 @@
-"""Thin wrapper around regopy (Python binding of rego-cpp).
+"""The kata-agent's own Rego engine, regorus, driven the way the agent drives it.
 
-regopy API used:
-  regopy.Interpreter()                         one interpreter per policy text
-  Interpreter.add_module(name, source)         parse; raises regopy.RegoError with
-                                               "(error <len>:<name>|<offset>|<len> (errormsg <len>:<msg>) ...)"
-  Interpreter.build(None, [entrypoints])       compile once into a Bundle ("agent_policy" =
-                                               the whole package object; "agent_policy/<Rule>")
-  Bundle.ok()                                  compile errors (duplicate defaults, ...)
-  regopy.Input(value) / Interpreter.set_input  the request input (an Input is built once per
-                                               probe and cloned into each interpreter)
-  Interpreter.query_bundle_entrypoint(b, ep)   evaluate; Output.ok(), Output.results[0].expressions[0]
+kata-agent (src/agent/policy/src/policy.rs) builds one ``regorus::Engine`` per policy with
+raised policy-length limits, ``{"pstate": {}}`` as data, prints gathered (not written), and
+queries ``data.agent_policy.<Request>`` with the request as input.  kata >= 3.30 pins a
+regorus of the 0.9.1 line, which parses Rego v1; kata <= 3.29 ran regorus 0.2.8, which
+parsed Rego v0.  The Python binding is the ``gordon-to-regorus`` wheel (see the README's
+"Rego engine" section for why that build and what differs).
 
-rego-cpp prints compile errors and print() output on the process's stdout (C++ std::cout),
-so every engine call runs with file descriptor 1 redirected to a temporary file; the captured
-text is used for compile-error messages.  A module-level lock serialises engine use.
+Nothing here isolates the process: regorus is native code and a hostile policy can make it
+recurse, allocate or loop without bound.  kubelint_cc.kata.sandbox runs all of this in a
+child process under time and memory limits.
 """
 from __future__ import annotations
 
-import ctypes
-import os
+import json
 import re
-import sys
-import tempfile
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
-
-try:
-    import resource
-except ImportError:  # pragma: no cover - not on POSIX: no such limits to check
-    resource = None  # type: ignore[assignment]
+from typing import Any
 
 PACKAGE = "agent_policy"
-_LOCK = threading.RLock()
-_ERR_LOC = re.compile(r"\(error \d+:[^|\s]*\|(\d+)\|(\d+)")
-_ERR_MSG = re.compile(r"\(errormsg \d+:([^\n]*?)\)\s*$", re.M)
 
-try:  # libc fflush(NULL) flushes the C stdio buffers rego-cpp writes through
-    _LIBC = ctypes.CDLL(None)
-except OSError:  # pragma: no cover
-    _LIBC = None
+# kata-agent >= 3.30 (src/agent/policy/src/policy.rs:26-28); regorus' stock limits
+# (1024 columns, 1 MiB, 20 000 lines) reject genpolicy output.
+MAX_COL = 64 * 1024
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_LINES = 200_000
+
+# "--> agent_policy:12:5" heads every regorus diagnostic; "error: <msg>" follows the caret.
+_LOCATION = re.compile(r"-->\s*[^:\s]*:(\d+):(\d+)")
+_MESSAGE = re.compile(r"^error:\s*(.+)$", re.M)
+
+# A fixed clock: a verdict must not depend on when the scan runs (the agent reads its own).
+_FIXED_NOW_NS = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
 
 
 class RegoEngineUnavailable(RuntimeError):
-    """regopy (the Rego engine) is not installed or cannot start in this process."""
+    """The Rego engine (regorus) is not installed."""
 
 
-# rego-cpp's allocator (snmalloc) reserves about 256 GiB of address space when the library
-# loads and aborts the whole process (SIGABRT, "Failed to initialise snmalloc") if it cannot:
-# an address-space or data-segment limit (`ulimit -v`, `ulimit -d`) below that kills us
-# before Python can report anything.  Limits from 1 TiB up leave a wide margin.
-ADDRESS_SPACE_NEEDED = 1 << 40
-_LIMITS = (("RLIMIT_AS", "ulimit -v"), ("RLIMIT_DATA", "ulimit -d"))
-
-
-def _limit_problem() -> str | None:
-    if resource is None:  # pragma: no cover
-        return None
-    for name, shell in _LIMITS:
-        which = getattr(resource, name, None)
-        if which is None:  # pragma: no cover - not on this platform
-            continue
-        try:
-            soft, _ = resource.getrlimit(which)
-        except (OSError, ValueError):  # pragma: no cover
-            continue
-        if soft != resource.RLIM_INFINITY and soft < ADDRESS_SPACE_NEEDED:
-            return (f"the Rego engine (regopy/rego-cpp) cannot start under the {name} limit of "
-                    f"{_size(soft)} ({shell}): its allocator reserves about 256 GiB of address space at start-up "
-                    f"and would abort the process; remove the limit (`{shell} unlimited`) to analyse "
-                    f"Kata agent policies")
-    return None
-
-
-def _size(n: int) -> str:
-    return f"{n / (1 << 30):.4g} GiB" if n >= 1 << 30 else f"{n / (1 << 20):.4g} MiB"
-
-
-def load_regopy():
-    if "regopy" not in sys.modules:  # once loaded, the allocator is up and limits no longer matter
-        problem = _limit_problem()
-        if problem:
-            raise RegoEngineUnavailable(problem)
+def load_regorus():
     try:
-        import regopy  # noqa: PLC0415
+        import regorus  # noqa: PLC0415 - loaded only when a policy is analysed
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise RegoEngineUnavailable(
-            "kubelint_cc.kata needs the 'regopy' package (Python binding of rego-cpp) to "
-            "evaluate Kata agent policies: pip install regopy") from exc
-    return regopy
+            "analysing Kata agent policies needs regorus, the kata-agent's Rego engine "
+            "(pip install gordon-to-regorus)") from exc
+    return regorus
 
 
-# Probe inputs do not depend on the policy: each is converted to a regopy.Input once.
-# set_input clones the Input into the interpreter, so one Input serves every policy, and it
-# skips rego-cpp's term parser, which costs milliseconds per call for these documents.
-# Keyed by identity (the value is kept alive with it): probe values are never mutated.
-_INPUTS: dict[int, tuple[Any, Any]] = {}
+@dataclass
+class EngineError:
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        return self.message
 
 
-def _input(regopy, value: Any):
-    hit = _INPUTS.get(id(value))
-    if hit is not None and hit[0] is value:
-        return hit[1]
-    if len(_INPUTS) >= 64:  # callers use a handful of fixed probes; bound it anyway
-        _INPUTS.clear()
-    inp = regopy.Input(value)
-    _INPUTS[id(value)] = (value, inp)
-    return inp
-
-
-def _flush() -> None:
-    try:
-        sys.stdout.flush()
-    except Exception:  # pragma: no cover
-        pass
-    if _LIBC is not None:
-        try:
-            _LIBC.fflush(None)
-        except Exception:  # pragma: no cover
-            pass
-
-
-@contextmanager
-def captured_stdout() -> Iterator[list[str]]:
-    """Redirect file descriptor 1 for the duration; the list receives the captured text."""
-    out: list[str] = []
-    _flush()
-    try:
-        saved = os.dup(1)
-    except OSError:  # no fd 1 at all: nothing to protect
-        yield out
-        return
-    with tempfile.TemporaryFile() as tmp:
-        os.dup2(tmp.fileno(), 1)
-        try:
-            yield out
-        finally:
-            _flush()
-            os.dup2(saved, 1)
-            os.close(saved)
-            tmp.seek(0)
-            out.append(tmp.read(1 << 20).decode("utf-8", "replace"))
-
-
-def _offset_to_line(text: str, offset: int) -> int:
-    b = text.encode("utf-8")[:offset]
-    return b.count(b"\n") + 1
-
-
-def _error_lines(captured: str) -> str:
-    keep = []
-    for ln in captured.splitlines():
-        s = ln.strip()
-        if not s or s == "Errors:" or s.startswith("--") or set(s) <= {"~"} or s.startswith("Pass ") \
-                or s in ("wellformed_error",) or s.startswith("compreturn"):
-            continue
-        keep.append(s)
-    return "; ".join(dict.fromkeys(keep))[:300]
+def engine_error(exc: BaseException) -> EngineError:
+    """regorus' text (location, source excerpt, caret, message, backtrace) → message + position."""
+    text = str(exc)
+    loc = _LOCATION.search(text)
+    msgs = _MESSAGE.findall(text)
+    message = "; ".join(dict.fromkeys(m.strip() for m in msgs)) if msgs else text.split("Stack backtrace")[0].strip()
+    message = " ".join(message.split())[:300] or type(exc).__name__
+    return EngineError(message, int(loc.group(1)) if loc else None, int(loc.group(2)) if loc else None)
 
 
 @dataclass
@@ -169,75 +77,87 @@ class ProbeResult:
 
 @dataclass
 class EngineResult:
-    parse_error: str | None = None
-    parse_line: int | None = None
-    compile_error: str | None = None
+    parse_error: EngineError | None = None     # add_policy failed: the agent cannot load it
+    compile_error: EngineError | None = None   # loads, but every query fails (unknown function, ...)
     probes: dict[str, ProbeResult] = field(default_factory=dict)
 
 
-def evaluate(text: str, probes: list[tuple[str, Any]], rule_names: list[str]) -> EngineResult:
-    """Compile ``text`` once and evaluate ``data.agent_policy`` for each probe input.
+def new_engine(rego_v0: bool = False):
+    """An engine configured as kata-agent configures its own."""
+    regorus = load_regorus()
+    engine = regorus.Engine()
+    if rego_v0:
+        engine.set_rego_v0(True)
+    engine.set_policy_length_config(max_col=MAX_COL, max_file_bytes=MAX_FILE_BYTES, max_lines=MAX_LINES)
+    engine.set_gather_prints(True)
+    engine.add_data({"pstate": {}})
+    engine.add_extension("time.now_ns", 0, lambda: _FIXED_NOW_NS)
+    return engine
 
-    A probe input of None means "no input document" and must come first; probe values are
-    converted once and cached by identity, so they must not be mutated afterwards.  If the
-    package-level query fails (e.g. conflicting complete rules for one input) each rule
-    in ``rule_names`` is evaluated on its own so that one failing rule does not hide the
-    others.
+
+def _query(engine, query: str) -> list[Any]:
+    out = json.loads(engine.eval_query_as_json(query))
+    engine.take_prints()
+    return [r["expressions"][0]["value"] for r in out.get("result", []) if r.get("expressions")]
+
+
+def evaluate(text: str, probes: list[tuple[str, Any]], rule_names: list[str], rego_v0: bool = False) -> EngineResult:
+    """Load ``text`` once and evaluate ``data.agent_policy`` for each probe input.
+
+    A probe input of None means "no input document".  If the package-level query fails
+    (e.g. conflicting complete rules for one input) each rule in ``rule_names`` is evaluated
+    on its own so that one failing rule does not hide the others.
     """
-    regopy = load_regopy()
     res = EngineResult()
-    with _LOCK, captured_stdout() as cap:
-        interp = regopy.Interpreter()
+    engine = new_engine(rego_v0)
+    try:
+        engine.add_policy(PACKAGE, text)
+    except Exception as exc:  # noqa: BLE001 - regorus raises RuntimeError/ValueError with its diagnostic
+        res.parse_error = engine_error(exc)
+        return res
+    try:  # regorus resolves functions and rule order on the first query, for every rule at once
+        _query(engine, "true")
+    except Exception as exc:  # noqa: BLE001
+        res.compile_error = engine_error(exc)
+        return res
+    has_input = False
+    for name, value in probes:
+        if value is not None:
+            engine.set_input(value)
+            has_input = True
+        elif has_input:  # the binding cannot unset an input; a fresh engine has none
+            engine = new_engine(rego_v0)
+            engine.add_policy(PACKAGE, text)
+            has_input = False
         try:
-            interp.add_module(PACKAGE, text)
-        except regopy.RegoError as exc:
-            msg = str(exc)
-            m = _ERR_LOC.search(msg)
-            res.parse_line = _offset_to_line(text, int(m.group(1))) if m else None
-            msgs = _ERR_MSG.findall(msg)
-            res.parse_error = "; ".join(dict.fromkeys(msgs)) or msg.strip()[:300]
-            return res
-        try:
-            bundle = interp.build(None, [PACKAGE])
-            ok = bundle.ok()
-        except regopy.RegoError as exc:
-            bundle, ok = None, False
-            cap_msg = str(exc)
-        else:
-            cap_msg = ""
-        if not ok:
-            _flush()
-            res.compile_error = cap_msg or "compile error"
-            res._needs_capture = True  # type: ignore[attr-defined]
-        else:
-            per_rule_bundle = None
-            for name, value in probes:
-                if value is not None:
-                    interp.set_input(_input(regopy, value))
-                out = interp.query_bundle_entrypoint(bundle, PACKAGE)
-                if out.ok() and out.results:
-                    exprs = out.results[0].expressions
-                    val = exprs[0] if exprs else {}
-                    res.probes[name] = ProbeResult(ok=True, values=val if isinstance(val, dict) else {})
+            vals = _query(engine, f"data.{PACKAGE}")
+        except Exception:  # noqa: BLE001 - one rule failed for this input; find which
+            pr = ProbeResult(ok=False)
+            for r in rule_names:
+                try:
+                    got = _query(engine, f"data.{PACKAGE}.{r}")
+                except Exception:  # noqa: BLE001
+                    pr.errors.add(r)
                     continue
-                if out.ok():  # undefined package (nothing defined in it)
-                    res.probes[name] = ProbeResult(ok=True)
-                    continue
-                pr = ProbeResult(ok=False)
-                if per_rule_bundle is None:
-                    per_rule_bundle = interp.build(None, [f"{PACKAGE}/{r}" for r in rule_names])
-                    if not per_rule_bundle.ok():  # pragma: no cover - defensive
-                        res.probes[name] = pr
-                        continue
-                for r in rule_names:
-                    o = interp.query_bundle_entrypoint(per_rule_bundle, f"{PACKAGE}/{r}")
-                    if not o.ok():
-                        pr.errors.add(r)
-                    elif o.results and o.results[0].expressions:
-                        pr.values[r] = o.results[0].expressions[0]
-                res.probes[name] = pr
-    if res.compile_error is not None and getattr(res, "_needs_capture", False):
-        detail = _error_lines(cap[0] if cap else "")
-        if detail:
-            res.compile_error = detail
+                if got:
+                    pr.values[r] = got[0]
+            res.probes[name] = pr
+            continue
+        val = vals[0] if vals else {}
+        res.probes[name] = ProbeResult(ok=True, values=val if isinstance(val, dict) else {})
     return res
+
+
+def query_rule(text: str, rule: str, inputs: list[Any], rego_v0: bool = False) -> list[Any]:
+    """The value of ``data.agent_policy.<rule>`` for each input (None where undefined or failing)."""
+    engine = new_engine(rego_v0)
+    engine.add_policy(PACKAGE, text)
+    out: list[Any] = []
+    for value in inputs:
+        engine.set_input(value)
+        try:
+            got = _query(engine, f"data.{PACKAGE}.{rule}")
+        except Exception:  # noqa: BLE001
+            got = []
+        out.append(got[0] if got else None)
+    return out

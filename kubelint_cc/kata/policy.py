@@ -1,7 +1,8 @@
 """Static analysis of a Kata agent policy (Rego) with a real Rego engine.
 
 How a verdict is reached for each request name R (kata-agent semantics, FACTS.md section 4):
-  * the policy is compiled once with regopy and ``data.agent_policy`` is evaluated for a few
+  * the policy is loaded into regorus, configured as kata-agent configures it (engine.py), in a
+    bounded child process (sandbox.py), and ``data.agent_policy`` is evaluated for a few
     probe inputs: no input at all, ``{}`` (how AllowRequestsFailingPolicy is queried), and two
     "attacker" requests (a shell exec, a write outside the shared dir, a new policy for
     SetPolicy, ...), all JSON-shaped like the agent's serde input;
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -27,8 +29,8 @@ from . import engine
 from .issue import Issue
 from .requests import (AGENT_REQUESTS, ALLOW_FAILING, LEGACY_REQUESTS, POD_START_REQUESTS,
                        REQUEST_RISK)
-from .rego_scan import (ModuleScan, Statement, blank, data_refs, input_dependent_names,
-                        input_refs, observes_whole_input, scan, with_input_as_reference)
+from .rego_scan import (ModuleScan, Statement, data_refs, input_dependent_names, input_refs,
+                        observes_whole_input, scan)
 
 ENABLED, CONDITIONAL, DISABLED, UNDEFINED, ERROR = "enabled", "conditional", "disabled", "undefined", "error"
 
@@ -167,7 +169,10 @@ def _exec_detail(values: dict[str, Any]) -> str:
     ok, rd = _resolve(values, ["policy_data", "request_defaults", "ExecProcessRequest"])
     parts = []
     if ok and isinstance(rd, dict):
-        cmds = rd.get("allowed_commands", [])
+        cmds = rd.get("allowed_commands", []) or []
+        old = rd.get("commands") or []
+        if old:
+            parts.append(f"command-line allow-list {_short(old, 200)}")
         regex = rd.get("regex", [])
         parts.append(f"exact argv allow-list {_short(cmds, 200)}" if cmds else "empty argv allow-list")
         parts.append(f"regex list {_short(regex, 120)}" if regex else "regex list empty")
@@ -234,6 +239,13 @@ def _classify_request(name: str, mod: ModuleScan, dep: set[str], ev: engine.Engi
             line = dep_defs[0][0].line if dep_defs else first_line
         return RequestVerdict(name, ENABLED, reason, line, conflicting=errors, invalid_result=invalid)
 
+    if dep_defs and name == "ExecProcessRequest" and base_p is not None:
+        lists = _exec_allow_lists(mod, base_p.values)
+        if lists is not None and not any(lists.values()):
+            return RequestVerdict(
+                name, DISABLED, "denied: every exec allow-list in policy_data is empty "
+                f"({', '.join(sorted(lists))}), so no `some p in <list>` can hold and the default applies",
+                first_line)
     if dep_defs:
         deps: list[str] = []
         for _, d in dep_defs:
@@ -270,37 +282,81 @@ def _allowed_default(defaults: list[Statement]) -> bool:
     return any(" ".join(t.text for t in d.default_value).strip() == "true" for d in defaults)
 
 
-def _v0_transform(text: str, mod: ModuleScan) -> str:
-    """Rego v0 reading of `R := v if { … }` without the `if` import: the unconditional rule
-    `R := v` followed by a separate rule named `if` (regorus parser.rs, warn_future_keyword).
-    The `if` keyword is replaced by a new line and a unique rule name (lines shift by one per
-    replacement; verdict lines are mapped back to the original text by _remap_trap)."""
-    offsets = sorted((d.if_offset for st in mod.statements for d in st.definitions if d.if_offset is not None),
-                     reverse=True)
-    for k, off in enumerate(offsets):
-        text = text[:off] + f"\n__kubelint_v0_if_{k}" + text[off + 2:]
-    return text
+_EXEC_LISTS = re.compile(
+    r"\bsome\s+\w+\s+in\s+(?:policy_data\.request_defaults\.ExecProcessRequest\.(allowed_commands|commands|regex)"
+    r"|\w+\.(exec_commands))\b")
 
 
-def _run(text: str, mod: ModuleScan, v0_trap_mode: bool) -> tuple[engine.EngineResult, dict[str, RequestVerdict]]:
+def _exec_allow_lists(mod: ModuleScan, values: dict[str, Any]) -> dict[str, list] | None:
+    """genpolicy's exec allow-lists, when every ExecProcessRequest rule iterates one of them.
+
+    Each such body holds ``some p in <list>``, which never holds over an empty list; the
+    lists are constants in ``policy_data`` (container ``exec_commands`` reach the rule through
+    the agent's per-container state, which genpolicy fills from ``policy_data.containers``)."""
+    defs = [d for st in mod.rules("ExecProcessRequest") for d in st.definitions]
+    if not defs:
+        return None
+    used: set[str] = set()
+    for d in defs:
+        m = _EXEC_LISTS.search(" ".join(t.text for t in d.body or []).replace(" . ", ".").replace(" .", ".").replace(". ", "."))
+        if d.body is None or m is None:
+            return None
+        used.add(m.group(1) or m.group(2))
+    ok, rd = _resolve(values, ["policy_data", "request_defaults", "ExecProcessRequest"])
+    ok_c, containers = _resolve(values, ["policy_data", "containers"])
+    lists: dict[str, list] = {}
+    for key in used:
+        if key == "exec_commands":
+            if not ok_c or not isinstance(containers, list):
+                return None
+            got = [c for ct in containers if isinstance(ct, dict) for c in (ct.get("exec_commands") or [])]
+        else:
+            got = rd.get(key) if ok and isinstance(rd, dict) else None
+            if got is None:
+                got = []
+            if not isinstance(got, list):
+                return None
+        lists[key] = got
+    return lists
+
+
+def _load(text: str, mod: ModuleScan, rego_v0: bool) -> tuple[engine.EngineResult, dict[str, RequestVerdict]]:
     names = sorted(set(AGENT_REQUESTS) | {ALLOW_FAILING} | (mod.names() & set(LEGACY_REQUESTS)))
     if observes_whole_input(mod):
-        ev = engine.evaluate(text, _PROBES, names)
+        ev = engine.evaluate(text, _PROBES, names, rego_v0)
     else:
-        ev = engine.evaluate(text, _PROBES_NO_EMPTY, names)
+        ev = engine.evaluate(text, _PROBES_NO_EMPTY, names, rego_v0)
         if "none" in ev.probes:
             ev.probes["empty"] = ev.probes["none"]
     verdicts: dict[str, RequestVerdict] = {}
     if ev.parse_error is None and ev.compile_error is None:
         dep = input_dependent_names(mod)
+        trap_mode = rego_v0 and not mod.if_imported
         for name in AGENT_REQUESTS:
-            verdicts[name] = _classify_request(name, mod, dep, ev, v0_trap_mode)
+            verdicts[name] = _classify_request(name, mod, dep, ev, trap_mode)
     return ev, verdicts
 
 
-@lru_cache(maxsize=256)
+def _engine_issue(err: engine.EngineError, what: str) -> Issue:
+    where = f" (column {err.column})" if err.column else ""
+    return Issue("agentPolicySyntax", "kata-policy-syntax", "error", f"{what}{where}: {_excerpt(err.message)}.", err.line)
+
+
+def _excerpt(s: str, limit: int = 200) -> str:
+    s = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in s)
+    return s if len(s) <= limit else s[:limit - 1] + "…"
+
+
 def classify_policy(rego: str) -> PolicyAnalysis:
-    """Analyse one policy text (cached by text; the same policy repeats across manifests)."""
+    """Analyse one policy text in the sandbox process (cached by text there and here)."""
+    from .sandbox import analyse  # noqa: PLC0415 - sandbox imports this module
+
+    return analyse(rego)
+
+
+@lru_cache(maxsize=256)
+def classify_policy_here(rego: str) -> PolicyAnalysis:
+    """Analyse one policy text in this process (the sandbox's side of classify_policy)."""
     import time
 
     t0 = time.perf_counter()
@@ -319,17 +375,12 @@ def classify_policy(rego: str) -> PolicyAnalysis:
     if long_line:
         syntax.append(Issue("agentPolicySyntax", "kata-policy-too-large", "error",
                             "A line is longer than 64 KiB, which the kata-agent (>= 3.30) lexer rejects.", long_line))
+    if syntax:  # the agent refuses it before parsing; so does the engine, with less to say
+        return PolicyAnalysis(loadable=False, syntax=tuple(syntax), eval_seconds=time.perf_counter() - t0)
 
     mod = scan(rego)
-    abort_line = with_input_as_reference(mod)
-    if abort_line is not None:
-        raise engine.RegoEngineUnavailable(
-            f"the Rego engine (regopy/rego-cpp) aborts the process on `with input as <reference>` (line "
-            f"{abort_line} of the policy), so this policy cannot be analysed; bind the value to a local "
-            f"variable first (`x := ref; … with input as x`)")
-    text = rego
-    # Duplicate defaults: report, then keep the most permissive one (regorus keeps the first
-    # evaluated one; OPA and rego-cpp reject the module).
+    # Duplicate defaults: regorus (the agent) keeps the first one it meets, in file order;
+    # OPA rejects the module.  A warning: the policy works, but fragilely.
     by_name: dict[str, list[Statement]] = {}
     for st in mod.statements:
         if st.kind == "default":
@@ -337,58 +388,45 @@ def classify_policy(rego: str) -> PolicyAnalysis:
     for name, ds in by_name.items():
         if len(ds) > 1:
             vals = [" ".join(t.text for t in d.default_value) for d in ds]
-            keep = next((d for d, v in zip(ds, vals) if v == "true"), ds[0])
             syntax.append(Issue(
-                "agentPolicySyntax", "kata-policy-duplicate-default", "error",
-                f"`default {name}` is declared {len(ds)} times ({', '.join(vals)}): OPA rejects the module and "
-                f"regorus keeps whichever default it evaluates first, so the analysis assumes the most "
-                f"permissive value ({' '.join(t.text for t in keep.default_value)}).", ds[1].line))
-            for d in ds:
-                if d is not keep:
-                    text = blank(text, d.start, d.end)
+                "agentPolicySyntax", "kata-policy-duplicate-default", "warning",
+                f"`default {name}` is declared {len(ds)} times ({', '.join(_excerpt(v, 40) for v in vals)}): the "
+                f"kata-agent's engine (regorus) keeps the first one ({_excerpt(vals[0], 40)}), while OPA rejects "
+                f"the module; keep one default.", ds[1].line))
 
     wrong_package = False
     if mod.package is not None and mod.package != engine.PACKAGE:
         wrong_package = True
         syntax.append(Issue(
             "agentPolicySyntax", "kata-policy-wrong-package", "error",
-            f"The policy declares `package {mod.package}` but the kata-agent queries data.agent_policy.<Request>, "
-            f"so every request is undefined and denied and the sandbox cannot start.", mod.package_line))
+            f"The policy declares `package {_excerpt(mod.package, 80)}` but the kata-agent queries "
+            f"data.agent_policy.<Request>, so every request is undefined and denied and the sandbox cannot start.",
+            mod.package_line))
 
-    v0_bodies = [(st, d) for st in mod.statements for d in st.definitions if d.v0_body]
-    trap = (not mod.if_imported) and any(d.if_offset is not None for st in mod.statements for d in st.definitions)
-    dialect = "v0" if v0_bodies else "v1"
-    if v0_bodies:
-        st, d = v0_bodies[0]
-        syntax.append(Issue(
-            "agentPolicySyntax", "kata-policy-rego-v0", "error",
-            f"Rule `{st.name}` has a body without `if` (Rego v0 syntax, {len(v0_bodies)} such bodies): "
-            f"kata-agent >= 3.30 parses Rego v1 and rejects the whole policy (\"`if` keyword is required before "
-            f"rule body\"); the request findings for this policy apply to kata-agent <= 3.29 (Rego v0) only.",
-            d.line))
-
-    eval_text = _v0_transform(text, mod) if (dialect == "v0" and trap) else text
-    mod_eval = scan(eval_text) if eval_text is not text else mod
-    ev, verdicts = _run(eval_text, mod_eval, v0_trap_mode=False)
-    if dialect == "v0" and trap:
-        # line numbers from the original text
-        verdicts = _remap_trap(verdicts, mod, v0=True)
-    loadable = not v0_bodies and not any(i.rule == "kata-policy-too-large" for i in syntax)
+    # kata >= 3.30 parses Rego v1; a policy only Rego v0 accepts worked on kata <= 3.29.
+    ev, verdicts = _load(rego, mod, rego_v0=False)
+    dialect, loadable = "v1", True
     if ev.parse_error is not None:
-        loadable = False
-        syntax.append(Issue("agentPolicySyntax", "kata-policy-syntax", "error",
-                            f"Rego parse error: {ev.parse_error}.",
-                            ev.parse_line if eval_text is text else None))
+        ev0, verdicts0 = _load(rego, mod, rego_v0=True)
+        if ev0.parse_error is None:
+            v1_error = ev.parse_error
+            dialect, ev, verdicts, loadable = "v0", ev0, verdicts0, False
+            syntax.append(Issue(
+                "agentPolicySyntax", "kata-policy-rego-v0", "error",
+                f"The policy is Rego v0: kata-agent >= 3.30 parses Rego v1 and rejects the whole policy "
+                f"(regorus: \"{_excerpt(v1_error.message, 120)}\"); the request findings for this policy "
+                f"apply to kata-agent <= 3.29 only.", v1_error.line))
+        else:
+            loadable = False
+            syntax.append(_engine_issue(ev.parse_error, "Rego parse error"))
     elif ev.compile_error is not None:
         loadable = False
-        syntax.append(Issue("agentPolicySyntax", "kata-policy-syntax", "error",
-                            f"Rego compile error: {ev.compile_error}."))
+        syntax.append(_engine_issue(ev.compile_error, "Rego error on every request"))
 
     v0_trap: dict[str, RequestVerdict] = {}
-    if dialect == "v1" and trap and ev.parse_error is None and ev.compile_error is None:
-        tt = _v0_transform(text, mod)
-        _, v0v = _run(tt, scan(tt), v0_trap_mode=False)
-        v0v = _remap_trap(v0v, mod, v0=True)
+    trap = (not mod.if_imported) and any(d.if_offset is not None for st in mod.statements for d in st.definitions)
+    if dialect == "v1" and loadable and trap:
+        ev0, v0v = _load(rego, mod, rego_v0=True)
         rank = {UNDEFINED: 0, DISABLED: 0, ERROR: 0, CONDITIONAL: 1, ENABLED: 2}
         for name, v in v0v.items():
             if name in verdicts and rank[v.state] > rank[verdicts[name].state]:
@@ -411,25 +449,6 @@ def classify_policy(rego: str) -> PolicyAnalysis:
                           syntax=tuple(syntax), v0_trap=v0_trap, legacy=legacy, unknown=unknown,
                           wrong_package=wrong_package,
                           allow_failing_line=afp.line if afp else None, eval_seconds=time.perf_counter() - t0)
-
-
-def _remap_trap(verdicts: dict[str, RequestVerdict], mod: ModuleScan, v0: bool) -> dict[str, RequestVerdict]:
-    """After the v0 transform, explain trap-enabled rules and use original line numbers."""
-    out = {}
-    for name, v in verdicts.items():
-        trap_defs = [(st, d) for st in mod.rules(name) for d in st.definitions if d.if_offset is not None]
-        if trap_defs and v.state == ENABLED:
-            v = RequestVerdict(name, ENABLED,
-                               f"unconditionally: `{name} := {trap_defs[0][1].value_text} if {{…}}` without "
-                               f"`import future.keywords.if` is read by Rego v0 as the unconditional rule "
-                               f"`{name} := {trap_defs[0][1].value_text}` plus a separate rule named `if`",
-                               trap_defs[0][0].line, conflicting=v.conflicting, invalid_result=v.invalid_result)
-        elif v.line is not None:
-            st = (mod.rules(name) or mod.defaults(name) or [None])[0]
-            v = RequestVerdict(v.name, v.state, v.reason, st.line if st else None, v.depends_on, v.detail,
-                               v.conflicting, v.invalid_result)
-        out[name] = v
-    return out
 
 
 # ------------------------------------------------------------------------- messages ----

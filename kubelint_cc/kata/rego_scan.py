@@ -1,6 +1,6 @@
 """A small Rego lexer and top-level statement scanner.
 
-This is not an evaluator: the Rego engine (regopy) decides values.  The scanner gives what
+This is not an evaluator: the Rego engine (regorus, as in the agent) decides values.  The scanner gives what
 the engine does not expose: where each rule is (line numbers), how its head and bodies are
 written (Rego v0 bodies without ``if``, the v0 ``if`` trap, duplicate ``default`` rules),
 and which top-level names and ``input`` paths a rule body refers to.
@@ -457,25 +457,3 @@ def observes_whole_input(mod: ModuleScan) -> bool:
                     return True
         prev = t
     return False
-
-
-def with_input_as_reference(mod: ModuleScan) -> int | None:
-    """Line of the first ``with input as <ref>`` whose value is a rule, import or ``data`` /
-    ``input`` reference (not a local variable, call or literal), if any.
-
-    rego-cpp (regopy 1.5) aborts the whole process while compiling that shape ("shape
-    `rego-with` has no field `rego-ref`"); names that may be such references are over-
-    approximated by every top-level name and every identifier of an import.
-    """
-    refs = {"data", "input"} | mod.names()
-    for st in mod.statements:
-        if st.kind == "import":
-            refs.update(t.text for t in st.tokens if t.kind == "ident")
-    for st in mod.statements:
-        toks = st.tokens
-        for k in range(len(toks) - 3):
-            if toks[k].text == "with" and toks[k].kind == "ident" and toks[k + 1].text == "input" \
-                    and toks[k + 2].text == "as" and toks[k + 3].kind == "ident" and toks[k + 3].text in refs \
-                    and not (k + 4 < len(toks) and toks[k + 4].text == "("):
-                return toks[k].line
-    return None
