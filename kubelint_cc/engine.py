@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ruamel.yaml.nodes import ScalarNode, SequenceNode
 
-from kubelint_cc import expand, load, suppress, validate, yamltree
+from kubelint_cc import defaults, expand, load, suppress, validate, yamltree
 from kubelint_cc.checks import kata_rules, placement, pss
 
 LEVEL_LABEL = "pod-security.kubernetes.io/enforce"
@@ -343,9 +343,14 @@ class Scanner:
         view = expand.pod_view(data, prefix) if kind != "ConfigMap" else None
         if view is not None:
             policy = self.policy_for(namespace)
+            defaulted = defaults.pod(kind, view.spec)
             for chk in pss.active_checks(policy.level, policy.minor):
                 for v in chk.func(view.metadata, view.spec, policy.minor):
-                    hits.append((pss_rule_id(chk.control), chk.control, chk.level, SEVERITY[chk.level], v.message,
+                    message = v.message
+                    if v.path in defaulted:
+                        message += (" (defaulted: in a hostNetwork Pod the API server sets hostPort to the "
+                                    "containerPort, and admission judges that)")
+                    hits.append((pss_rule_id(chk.control), chk.control, chk.level, SEVERITY[chk.level], message,
                                  view.prefix + v.path, ()))
             pod_hits = self._guarded(name, node, result, kata_rules.pod, view.metadata, view.spec)
             pod_hits += list(placement.runtime_class(view.spec, namespace, self.config))

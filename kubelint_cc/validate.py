@@ -43,7 +43,7 @@ class _Object:
             return
         for key, spec in self.fields.items():
             if key in value:
-                spec.check(value[key], path + (key,), out)
+                _replace(value, key, spec.check(value[key], path + (key,), out))
 
 
 class _ListOf:
@@ -57,7 +57,7 @@ class _ListOf:
             out.append((path, f"must be a list, got {describe(value)}"))
             return
         for i, item in enumerate(value):
-            self.item.check(item, path + (i,), out)
+            _replace(value, i, self.item.check(item, path + (i,), out))
             if len(out) > MAX_ERRORS_PER_OBJECT:
                 return
 
@@ -72,10 +72,47 @@ class _MapOf:
         if not isinstance(value, dict):
             out.append((path, f"must be a mapping, got {describe(value)}"))
             return
-        for key, item in value.items():
-            self.value.check(item, path + (key,), out)
+        for key, item in list(value.items()):
+            _replace(value, key, self.value.check(item, path + (key,), out))
             if len(out) > MAX_ERRORS_PER_OBJECT:
                 return
+
+
+_KEEP = object()   # check() results: keep the value, or the value the API server decodes instead
+
+
+_DROP = object()   # ... or drop it: the API server refuses it, so it is not judged
+
+
+def _replace(container: Any, key: Any, new: Any) -> None:
+    if new is _DROP:
+        if isinstance(container, dict):
+            del container[key]
+        else:
+            container[key] = None
+    elif new is not _KEEP and new is not None:
+        container[key] = new
+
+
+class _Int:
+    """An integer field as the API server decodes it (kubectl sends JSON; Go decodes a
+    whole-number float such as 80.0 or 1e3 into the integer), and refuses a value outside
+    the Go type's range; such a value is then not judged."""
+
+    def __init__(self, bits: int):
+        self.name, self.lo, self.hi = f"an int{bits}", -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+    def check(self, value: Any, path: tuple, out: list) -> Any:
+        if value is None:
+            return _KEEP
+        decoded = int(value) if type(value) is float and value.is_integer() else value
+        if type(decoded) is not int:
+            out.append((path, f"must be an integer, got {describe(value)}"))
+            return _KEEP
+        if not self.lo <= decoded <= self.hi:
+            out.append((path, f"must be {self.name} ({self.lo} to {self.hi}), got {describe(value)}"))
+            return _DROP
+        return decoded if decoded is not value else _KEEP
 
 
 def _number(v: Any) -> bool:
@@ -83,7 +120,8 @@ def _number(v: Any) -> bool:
 
 
 STRING = _Scalar("a string", lambda v: isinstance(v, str))
-INTEGER = _Scalar("an integer", lambda v: type(v) is int)
+INT32 = _Int(32)
+INT64 = _Int(64)
 BOOLEAN = _Scalar("a boolean", lambda v: isinstance(v, bool))
 INT_OR_STRING = _Scalar("an integer or a string", lambda v: type(v) is int or isinstance(v, str))
 QUANTITY = _Scalar("a quantity (a string or a number)", lambda v: isinstance(v, str) or _number(v))
@@ -98,21 +136,21 @@ PROFILE = _Object({"type": STRING, "localhostProfile": STRING})
 SELINUX = _Object({"user": STRING, "role": STRING, "type": STRING, "level": STRING})
 WINDOWS = _Object({"gmsaCredentialSpecName": STRING, "gmsaCredentialSpec": STRING,
                    "runAsUserName": STRING, "hostProcess": BOOLEAN})
-_COMMON_SC = {"runAsUser": INTEGER, "runAsGroup": INTEGER, "runAsNonRoot": BOOLEAN,
+_COMMON_SC = {"runAsUser": INT64, "runAsGroup": INT64, "runAsNonRoot": BOOLEAN,
               "seccompProfile": PROFILE, "appArmorProfile": PROFILE,
               "seLinuxOptions": SELINUX, "windowsOptions": WINDOWS}
 SECURITY_CONTEXT = _Object({**_COMMON_SC, "privileged": BOOLEAN, "allowPrivilegeEscalation": BOOLEAN,
                             "readOnlyRootFilesystem": BOOLEAN, "procMount": STRING,
                             "capabilities": _Object({"add": _ListOf(STRING), "drop": _ListOf(STRING)})})
-POD_SECURITY_CONTEXT = _Object({**_COMMON_SC, "fsGroup": INTEGER, "supplementalGroups": _ListOf(INTEGER),
+POD_SECURITY_CONTEXT = _Object({**_COMMON_SC, "fsGroup": INT64, "supplementalGroups": _ListOf(INT64),
                                 "sysctls": _ListOf(_Object({"name": STRING, "value": STRING}))})
 HANDLER = _Object({"httpGet": _Object({"host": STRING, "path": STRING, "port": INT_OR_STRING, "scheme": STRING}),
                    "tcpSocket": _Object({"host": STRING, "port": INT_OR_STRING}),
                    "exec": _Object({"command": _ListOf(STRING)}),
-                   "grpc": _Object({"port": INTEGER, "service": STRING})})
+                   "grpc": _Object({"port": INT32, "service": STRING})})
 CONTAINER = _Object({
     "name": STRING, "image": STRING, "command": _ListOf(STRING), "args": _ListOf(STRING),
-    "ports": _ListOf(_Object({"containerPort": INTEGER, "hostPort": INTEGER, "protocol": STRING,
+    "ports": _ListOf(_Object({"containerPort": INT32, "hostPort": INT32, "protocol": STRING,
                               "name": STRING, "hostIP": STRING})),
     "securityContext": SECURITY_CONTEXT,
     "resources": _Object({"limits": _MapOf(QUANTITY), "requests": _MapOf(QUANTITY)}),
