@@ -55,14 +55,16 @@ class Config:
                        for pat in self.exclude)
         return excluded
 
-    def enabled(self, rule: str, control: str | None) -> bool:
-        names = {rule, control} - {None}
-        if self.select and not names & set(self.select):
+    def enabled(self, *names: str | None) -> bool:
+        """Whether a finding answering to these names (rule id, controls) is reported."""
+        named = set(names) - {None}
+        if self.select and not named & set(self.select):
             return False
-        return not names & set(self.ignore)
+        return not named & set(self.ignore)
 
-    def severity_for(self, rule: str, control: str | None, default: str) -> str:
-        return self.severity.get(rule) or (self.severity.get(control) if control else None) or default
+    def severity_for(self, default: str, *names: str | None) -> str:
+        """The configured severity for the first of the names (most specific first) that has one."""
+        return next((self.severity[n] for n in names if n is not None and n in self.severity), default)
 
     def namespace_policy(self, namespace: str) -> NamespacePolicy | None:
         return next((p for p in self.namespaces if fnmatch.fnmatchcase(namespace, p.pattern)), None)

@@ -56,6 +56,12 @@ class Finding:
     baseline: str | None = None  # "unchanged" when matched by --baseline, "new" otherwise
     extra: dict = field(default_factory=dict)
 
+    @property
+    def names(self) -> tuple:
+        """What selection, severity overrides and suppressions match, most specific first: the
+        rule id, the baseline control a restricted finding also violates, and the control."""
+        return (self.rule, self.extra.get("baselineControl"), self.control)
+
     def counts(self) -> bool:
         """Whether the finding can fail the run (not suppressed, not accepted in a baseline)."""
         return self.suppressed is None and self.baseline != "unchanged"
@@ -344,9 +350,15 @@ class Scanner:
         if view is not None:
             policy = self.policy_for(namespace)
             for chk in pss.active_checks(policy.level, policy.minor):
+                also = pss.replaced_baseline(chk, view.metadata, view.spec, policy.minor) if chk.overrides else {}
                 for v in chk.func(view.metadata, view.spec, policy.minor):
-                    hits.append((pss_rule_id(chk.control), chk.control, chk.level, SEVERITY[chk.level], v.message,
-                                 view.prefix + v.path, ()))
+                    if v.path in also:  # also a baseline violation: graded, named and explained as one
+                        base, bv = also[v.path]
+                        hits.append((pss_rule_id(base), chk.control, pss.BASELINE, SEVERITY[pss.BASELINE],
+                                     bv.message, view.prefix + v.path, (("baselineControl", base),)))
+                    else:
+                        hits.append((pss_rule_id(chk.control), chk.control, chk.level, SEVERITY[chk.level],
+                                     v.message, view.prefix + v.path, ()))
             pod_hits = self._guarded(name, node, result, kata_rules.pod, view.metadata, view.spec)
             pod_hits += list(placement.runtime_class(view.spec, namespace, self.config))
             pod_hits += list(placement.peer_pods(view.spec, namespace, self.config))
@@ -360,10 +372,11 @@ class Scanner:
                                               view.prefix[len(prefix):] if view else ())
         findings = []
         for rule, control, level, severity, message, full, extra in hits:
-            if not self.config.enabled(rule, control):
+            names = (rule, dict(extra).get("baselineControl"), control)  # most specific first
+            if not self.config.enabled(*names):
                 continue
             line, col = yamltree.locate(root, full)
-            finding = Finding(rule, control, level, self.config.severity_for(rule, control, severity), message,
+            finding = Finding(rule, control, level, self.config.severity_for(severity, *names), message,
                               name, line, col, format_path(full), obj, extra=dict(extra))
             finding.suppressed = suppress.match(ignores, finding)
             findings.append(finding)

@@ -61,7 +61,7 @@ def comment_ignores(text: str) -> dict[int, Ignore]:
 
 
 def _matches(ignore: Ignore, finding) -> bool:
-    return not ignore.names or finding.rule in ignore.names or (finding.control in ignore.names)
+    return not ignore.names or any(n in ignore.names for n in finding.names if n is not None)
 
 
 def match(ignores: list[Ignore], finding) -> dict | None:
