@@ -182,6 +182,17 @@ def known_names() -> set[str]:
     return names | set(requests.AGENT_REQUESTS) | set(requests.LEGACY_REQUESTS) | {requests.ALLOW_FAILING}
 
 
+def unknown_name(name: str) -> str:
+    """The message for a name no rule or control answers to, with the closest known name."""
+    import difflib
+    known = known_names()
+    lower = {n.lower(): n for n in sorted(known)}
+    close = [lower[name.lower()]] if name.lower() in lower else \
+        [lower[m] for m in difflib.get_close_matches(name.lower(), list(lower), n=1, cutoff=0.6)]
+    hint = f"did you mean `{close[0]}`?" if close else "`kubelint-cc rules` lists them"
+    return f"unknown rule or control {name!r} ({hint})"
+
+
 # ---------------------------------------------------------------- rendering
 
 def _controls_text(rule: Rule) -> str:

@@ -53,8 +53,9 @@ def cli():
               help="Record the current findings in this baseline file.")
 @click.option("--fix", "do_fix", is_flag=True, help="Fix what can be fixed safely before scanning (see `fix`).")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix: also turn privileged: true into false (may break the workload).")
+@click.option("--show-suppressed", is_flag=True, help="Text format: also print suppressed findings, marked `suppressed`.")
 def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, baseline_path, write_baseline_path,
-         do_fix, unsafe_fixes):
+         do_fix, unsafe_fixes, show_suppressed):
     """Scan files and directories (default: .); `-` reads stdin."""
     from kubelint_cc import config as config_mod
     from kubelint_cc.engine import Options, Scanner
@@ -81,7 +82,8 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
                 sink = json_report.Stream(stream)
             else:
                 from kubelint_cc.reporters import text
-                sink = text.Stream(stream, colour=stream.isatty() and "NO_COLOR" not in os.environ)
+                sink = text.Stream(stream, colour=stream.isatty() and "NO_COLOR" not in os.environ,
+                                   show_suppressed=show_suppressed)
             try:
                 result = Scanner(options).scan(paths, sink=_clearing(sink, progress), progress=progress)
             finally:
@@ -107,7 +109,7 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
             baseline.apply(baseline_path or write_baseline_path, result)
         except baseline.BaselineError as e:
             _fail(str(e))
-    _report(result, fmt, output)
+    _report(result, fmt, output, show_suppressed)
     sys.exit(exit_code(result, fail_on))
 
 
@@ -139,7 +141,7 @@ def _open_output(output: str | None):
         _fail(f"cannot write {output}: {e.strerror or e}")
 
 
-def _report(result, fmt: str, output: str | None) -> None:
+def _report(result, fmt: str, output: str | None, show_suppressed: bool = False) -> None:
     stream = _open_output(output)
     try:
         if fmt == "json":
@@ -151,7 +153,7 @@ def _report(result, fmt: str, output: str | None) -> None:
         else:
             from kubelint_cc.reporters import text
             colour = stream.isatty() and "NO_COLOR" not in os.environ
-            text.render(result, stream, colour=colour)
+            text.render(result, stream, colour=colour, show_suppressed=show_suppressed)
     finally:
         if stream is not sys.stdout:
             stream.close()

@@ -121,7 +121,20 @@ def load_config(explicit: str | None, paths: list[str]) -> Config:
         data, root = _load_yaml(path)
         where = lambda p: _yaml_where(path, root, p)
     _validate(data, where)
+    _check_names(data or {}, where)
     return _build(path, data or {})
+
+
+def _check_names(data: dict, where) -> None:
+    """A misspelt rule name would silently select nothing, or ignore nothing: an error."""
+    from kubelint_cc import catalog
+    rules = data.get("rules", {})
+    named = [(["rules", key, i], n) for key in ("select", "ignore") for i, n in enumerate(rules.get(key, []))]
+    named += [(["rules", "severity", n], n) for n in rules.get("severity", {})]
+    known = catalog.known_names()
+    for steps, name in named:
+        if name not in known:
+            raise ConfigError(f"{where(steps)}: {catalog.unknown_name(name)}")
 
 
 def _load_yaml(path: str):

@@ -133,7 +133,8 @@ class Result:
     scanned: list[str] = field(default_factory=list)  # files read, for baseline staleness; kept with findings only
     sink: Callable | None = None  # when set, findings are handed over per file instead of kept
     streamed: int = 0
-    by_severity: dict = field(default_factory=dict)  # of streamed findings
+    by_severity: dict = field(default_factory=dict)  # of streamed unsuppressed findings
+    suppressed: int = 0  # streamed suppressed findings
     failing: set = field(default_factory=set)  # severities of streamed findings that count
 
     def take(self, findings: list) -> None:
@@ -141,6 +142,9 @@ class Result:
             self.findings.extend(findings)
             return
         for f in findings:
+            if f.suppressed is not None:
+                self.suppressed += 1
+                continue
             self.by_severity[f.severity] = self.by_severity.get(f.severity, 0) + 1
             if f.counts():
                 self.failing.add(f.severity)
@@ -295,15 +299,12 @@ class Scanner:
         for finding in self._documents(name, text, result):
             suppress.apply_comments(comments, (finding,))
             yield finding
-        for (line, col), unknown in ((ig.where, n) for ig in comments.values()
-                                     for n in sorted(ig.names - self._known_names())):
-            yield Finding("unknown-suppression", None, None, "warning",
-                          f"suppression comment names unknown rule or control {unknown!r}", name, line, col, "",
-                          {"kind": None, "namespace": None, "name": None})
-
-    def _known_names(self) -> set:
-        from kubelint_cc import catalog
-        return catalog.known_names()
+        if comments:  # a misspelt name would silently suppress nothing: an input error
+            from kubelint_cc import catalog
+            for ig in comments.values():
+                for unknown in sorted(ig.names - catalog.known_names()):
+                    result.errors.append(load.LoadError(name, f"ignore comment: {catalog.unknown_name(unknown)}",
+                                                        *ig.where))
 
     def _documents(self, name: str, text: str, result: Result) -> Iterator[Finding]:
         for node in self._compose(name, text, result, _read_by_rules):
@@ -380,7 +381,7 @@ class Scanner:
                               name, line, col, format_path(full), obj, extra=dict(extra))
             finding.suppressed = suppress.match(ignores, finding)
             findings.append(finding)
-        findings.extend(self._unknown_suppressions(ignores, root, prefix, name, obj))
+        self._unknown_suppressions(ignores, root, prefix, name, result)
         findings.sort(key=lambda f: (f.line, f.column))
         yield from findings
 
@@ -394,15 +395,12 @@ class Scanner:
                                                       f"{type(e).__name__}: {e}", mark.line + 1, mark.column + 1))
             return []
 
-    def _unknown_suppressions(self, ignores, root, prefix, name, obj) -> list[Finding]:
-        out = []
+    def _unknown_suppressions(self, ignores, root, prefix, name, result) -> None:
+        from kubelint_cc import catalog
         for where, unknown in suppress.unknown_names(ignores):
-            full = prefix + where
-            line, col = yamltree.locate(root, full)
-            out.append(Finding("unknown-suppression", None, None, "warning",
-                               f"suppression names unknown rule or control {unknown!r}", name, line, col,
-                               format_path(full), obj))
-        return out
+            line, col = yamltree.locate(root, prefix + where)
+            result.errors.append(load.LoadError(name, f"{suppress.ANNOTATION} annotation: "
+                                                      f"{catalog.unknown_name(unknown)}", line, col))
 
 
 def _read_by_rules(kind: str) -> bool:

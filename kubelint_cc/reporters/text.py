@@ -12,10 +12,16 @@ def _object(obj: dict) -> str:
     return f'{obj.get("kind")} {ns + "/" if ns else ""}{obj.get("name") or "<unnamed>"}'
 
 
-def _write(findings, stream, colour: bool) -> None:
+def _write(findings, stream, colour: bool, show_suppressed: bool = False) -> None:
     for f in findings:
         if f.baseline == "unchanged":
             continue  # accepted in the baseline: JSON and SARIF keep it, marked; here it is only counted
+        if f.suppressed is not None:
+            if show_suppressed:  # marked so that no problem matcher reads it as an error or warning
+                reason = f.suppressed.get("justification")
+                stream.write(f"{f.file}:{f.line}:{f.column}: suppressed {f.control or f.rule} {f.message} "
+                             f"({_object(f.object)}){' [' + reason + ']' if reason else ''}\n")
+            continue
         sev = f"{COLOURS[f.severity]}{f.severity}{RESET}" if colour and f.severity in COLOURS else f.severity
         stream.write(f"{f.file}:{f.line}:{f.column}: {sev} {f.control or f.rule} {f.message} ({_object(f.object)})\n")
 
@@ -23,18 +29,18 @@ def _write(findings, stream, colour: bool) -> None:
 class Stream:
     """Lines written while the scan runs; errors and the summary at the end."""
 
-    def __init__(self, stream, colour: bool = False):
-        self.stream, self.colour = stream, colour
+    def __init__(self, stream, colour: bool = False, show_suppressed: bool = False):
+        self.stream, self.colour, self.show_suppressed = stream, colour, show_suppressed
 
     def __call__(self, findings) -> None:
-        _write(findings, self.stream, self.colour)
+        _write(findings, self.stream, self.colour, self.show_suppressed)
 
     def finish(self, result) -> None:
         _tail(result, self.stream)
 
 
-def render(result, stream, colour: bool = False) -> None:
-    _write(result.findings, stream, colour)
+def render(result, stream, colour: bool = False, show_suppressed: bool = False) -> None:
+    _write(result.findings, stream, colour, show_suppressed)
     _tail(result, stream)
 
 
@@ -50,5 +56,7 @@ def _tail(result, stream) -> None:
     s = summary(result)
     counts = ", ".join(f"{n} {sev}{'s' if n != 1 else ''}" for sev, n in sorted(s["by_severity"].items()))
     stream.write(f"{s['findings']} finding{'s' if s['findings'] != 1 else ''}"
-                 f"{' (' + counts + ')' if counts else ''} in {s['files']} file{'s' if s['files'] != 1 else ''}"
+                 f"{' (' + counts + ')' if counts else ''}"
+                 f"{', ' + str(s['suppressed']) + ' suppressed' if s['suppressed'] else ''}"
+                 f" in {s['files']} file{'s' if s['files'] != 1 else ''}"
                  f"{', ' + str(s['errors']) + ' input error' + ('s' if s['errors'] != 1 else '') if s['errors'] else ''}\n")
