@@ -178,18 +178,24 @@ def fix(paths, diff, unsafe_fixes):
 
 
 @cli.command()
-@click.argument("rule_id", required=False)
+@click.argument("rule_id", required=False, metavar="[RULE|CONTROL]")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
 def rules(rule_id, fmt):
-    """List every rule, or explain one (what, why, failing and passing example, fix)."""
+    """List every rule, or explain one (what, why, failing and passing example, fix).
+
+    A control shared by several rules lists them (markdown: explains them all)."""
     from kubelint_cc import catalog
     if rule_id is None:
         click.echo(catalog.render_table(fmt), nl=False)
         return
-    rule = catalog.find(rule_id)
-    if rule is None:
-        _fail(f"unknown rule {rule_id!r}; `kubelint-cc rules` lists them")
-    click.echo(catalog.render_rule(rule, fmt), nl=False)
+    found = catalog.matching(rule_id)
+    if not found:
+        _fail(catalog.unknown_name(rule_id))
+    if len(found) == 1 or fmt == "markdown":
+        click.echo("\n".join(catalog.render_rule(rule, fmt) for rule in found), nl=False)
+        return
+    click.echo(f"{len(found)} rules report control {rule_id}; `kubelint-cc rules RULE` explains one:\n\n"
+               + catalog.render_table(fmt, found), nl=False)
 
 
 def main():
