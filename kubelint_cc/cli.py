@@ -54,8 +54,9 @@ def cli():
 @click.option("--fix", "do_fix", is_flag=True, help="Fix what can be fixed safely before scanning (see `fix`).")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix: also turn privileged: true into false (may break the workload).")
 @click.option("--show-suppressed", is_flag=True, help="Text format: also print suppressed findings, marked `suppressed`.")
+@click.option("-q", "--quiet", is_flag=True, help="Text format: print only the summary line.")
 def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, baseline_path, write_baseline_path,
-         do_fix, unsafe_fixes, show_suppressed):
+         do_fix, unsafe_fixes, show_suppressed, quiet):
     """Scan files and directories (default: .); `-` reads stdin."""
     from kubelint_cc import config as config_mod
     from kubelint_cc.engine import Options, Scanner
@@ -83,7 +84,7 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
             else:
                 from kubelint_cc.reporters import text
                 sink = text.Stream(stream, colour=stream.isatty() and "NO_COLOR" not in os.environ,
-                                   show_suppressed=show_suppressed)
+                                   show_suppressed=show_suppressed, quiet=quiet)
             try:
                 result = Scanner(options).scan(paths, sink=_clearing(sink, progress), progress=progress)
             finally:
@@ -109,7 +110,7 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
             baseline.apply(baseline_path or write_baseline_path, result)
         except baseline.BaselineError as e:
             _fail(str(e))
-    _report(result, fmt, output, show_suppressed)
+    _report(result, fmt, output, show_suppressed, quiet)
     sys.exit(exit_code(result, fail_on))
 
 
@@ -141,7 +142,7 @@ def _open_output(output: str | None):
         _fail(f"cannot write {output}: {e.strerror or e}")
 
 
-def _report(result, fmt: str, output: str | None, show_suppressed: bool = False) -> None:
+def _report(result, fmt: str, output: str | None, show_suppressed: bool = False, quiet: bool = False) -> None:
     stream = _open_output(output)
     try:
         if fmt == "json":
@@ -153,7 +154,7 @@ def _report(result, fmt: str, output: str | None, show_suppressed: bool = False)
         else:
             from kubelint_cc.reporters import text
             colour = stream.isatty() and "NO_COLOR" not in os.environ
-            text.render(result, stream, colour=colour, show_suppressed=show_suppressed)
+            text.render(result, stream, colour=colour, show_suppressed=show_suppressed, quiet=quiet)
     finally:
         if stream is not sys.stdout:
             stream.close()

@@ -22,6 +22,9 @@ VERSION_RE = re.compile(r"^v1\.(0|[1-9][0-9]*)$")
 # it starts with a literal so that the search is fast, and may match more than Namespaces.
 NAMESPACE_KIND = re.compile(r'kind"?[ \t]*:[ \t]*["\']?Namespace\b')
 SEVERITY = {pss.BASELINE: "error", pss.RESTRICTED: "warning"}
+# Controls `kubelint-cc fix` can fix (kubelint_cc.fix.FIXABLE, which a test keeps equal).
+FIXABLE = frozenset({"allowPrivilegeEscalation", "capabilities_restricted", "seccompProfile_restricted",
+                     "runAsNonRoot", "privileged"})
 
 
 def parse_version(text: str) -> int | None:
@@ -55,6 +58,7 @@ class Finding:
     suppressed: dict | None = None  # {"kind": "annotation"|"comment", "justification": str}
     baseline: str | None = None  # "unchanged" when matched by --baseline, "new" otherwise
     extra: dict = field(default_factory=dict)
+    fix: str | None = None  # "safe": `kubelint-cc fix` fixes it; "unsafe": only with --unsafe-fixes
 
     @property
     def names(self) -> tuple:
@@ -87,6 +91,8 @@ class Finding:
             d["suppressed"] = self.suppressed
         if self.baseline is not None:
             d["baseline"] = self.baseline
+        if self.fix is not None:
+            d["fix"] = self.fix
         d.update(self.extra)
         return d
 
@@ -380,6 +386,9 @@ class Scanner:
             finding = Finding(rule, control, level, self.config.severity_for(severity, *names), message,
                               name, line, col, format_path(full), obj, extra=dict(extra))
             finding.suppressed = suppress.match(ignores, finding)
+            if control in FIXABLE and full[:len(view.prefix)] == view.prefix:
+                from kubelint_cc import fix  # only for the findings it may fix
+                finding.fix = fix.applicability(control, full[len(view.prefix):], view.spec)
             findings.append(finding)
         self._unknown_suppressions(ignores, root, prefix, name, result)
         findings.sort(key=lambda f: (f.line, f.column))

@@ -276,7 +276,7 @@ def test_several_paths_text_format_in_the_log(scan):
         paths="a\n  b/pod.json", format="text", output="", fail_on="error")
     assert code == 1, log
     assert outputs == {"sarif-file": "", "exit-code": "1"}
-    assert "a/pod.yaml:10:7: error privileged " in log and "b/pod.json:" in log, log
+    assert "a/pod.yaml:10:7: error: [pss-privileged] " in log and "b/pod.json:" in log, log
     assert "c/pod.yaml" not in log
 
 

@@ -150,6 +150,8 @@ def test_rule_docs_say_what_fix_does():
     from kubelint_cc import catalog, fix
     fixed = {r.id for r in catalog.rules() if set(r.controls) & set(fix.FIXABLE)}
     assert set(catalog.AUTOFIX) == fixed
+    from kubelint_cc import engine
+    assert engine.FIXABLE == set(fix.FIXABLE)
     text = catalog.render_rule(catalog.find("pss-privileged"))
     assert "Automatic fix\n    Only `kubelint-cc fix --unsafe-fixes`, which sets `privileged: false`" in text
     assert "removes" not in text
