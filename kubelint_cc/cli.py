@@ -14,6 +14,9 @@ from kubelint_cc import __version__
 from kubelint_cc.engine import parse_version
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+# --format -> module in kubelint_cc.reporters (text is handled apart: it takes options)
+REPORTERS = {"json": "json_report", "sarif": "sarif", "github": "github", "junit": "junit", "gitlab": "gitlab"}
+FORMATS = ["text", *REPORTERS]
 SEVERITY_RANK = {"note": 0, "warning": 1, "error": 2}
 
 
@@ -40,7 +43,9 @@ def cli():
               help="Pod Security Standards level (default: the namespace's enforce label, else config, else restricted).")
 @click.option("--pss-version", callback=_version, default=None, metavar="v1.N|latest",
               help="Pod Security Standards version (default: the namespace's enforce-version label, else config, else latest).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="text, json, sarif, github (workflow command annotations), junit (JUnit XML), "
+                   "gitlab (GitLab Code Quality).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report to FILE instead of stdout.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
@@ -55,24 +60,27 @@ def cli():
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix: also turn privileged: true into false (may break the workload).")
 @click.option("--show-suppressed", is_flag=True, help="Text format: also print suppressed findings, marked `suppressed`.")
 @click.option("-q", "--quiet", is_flag=True, help="Text format: print only the summary line.")
+@click.option("--select", "select", multiple=True, metavar="NAMES",
+              help="Report only these rule ids or controls (comma-separated; replaces the config's select).")
+@click.option("--ignore", "ignore", multiple=True, metavar="NAMES",
+              help="Do not report these rule ids or controls (comma-separated; added to the config's ignore).")
+@click.option("--color", "color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour the text format (auto: on a terminal, unless NO_COLOR or TERM=dumb; FORCE_COLOR or "
+                   "CLICOLOR_FORCE turn it on).")
 def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, baseline_path, write_baseline_path,
-         do_fix, unsafe_fixes, show_suppressed, quiet):
+         do_fix, unsafe_fixes, show_suppressed, quiet, select, ignore, color):
     """Scan files and directories (default: .); `-` reads stdin."""
-    from kubelint_cc import config as config_mod
     from kubelint_cc.engine import Options, Scanner
     from kubelint_cc.progress import Progress
 
     paths = list(paths)
-    try:
-        cfg = config_mod.load_config(config_path, paths)
-    except config_mod.ConfigError as e:
-        _fail(str(e))
+    cfg = _config(config_path, paths, select, ignore)
     options = Options(level=pss_level, version=pss_version, config=cfg)
     if do_fix:
         from kubelint_cc import fix
         fix.fix_paths([p for p in paths if p != "-"] or ["."], write=True, unsafe=unsafe_fixes,
                       out=sys.stderr, exclude=cfg.exclude_matcher(), options=options, show_errors=False)
-    if fmt != "sarif" and not (write_baseline_path or baseline_path):
+    if fmt in ("text", "json") and not (write_baseline_path or baseline_path):
         # Text and JSON are written while the scan runs, so memory does not grow with the repository.
         stream = _open_output(output)
         # Streamed JSON leaves the cursor mid-line: on the same terminal the bar would overwrite it.
@@ -83,8 +91,8 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
                 sink = json_report.Stream(stream)
             else:
                 from kubelint_cc.reporters import text
-                sink = text.Stream(stream, colour=stream.isatty() and "NO_COLOR" not in os.environ,
-                                   show_suppressed=show_suppressed, quiet=quiet)
+                sink = text.Stream(stream, colour=use_colour(color, stream), show_suppressed=show_suppressed,
+                                   quiet=quiet)
             try:
                 result = Scanner(options).scan(paths, sink=_clearing(sink, progress), progress=progress)
             finally:
@@ -110,8 +118,44 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
             baseline.apply(baseline_path or write_baseline_path, result)
         except baseline.BaselineError as e:
             _fail(str(e))
-    _report(result, fmt, output, show_suppressed, quiet)
+    _report(result, fmt, output, show_suppressed, quiet, color)
     sys.exit(exit_code(result, fail_on))
+
+
+def _names(values) -> list[str]:
+    return [n.strip() for v in values for n in v.split(",") if n.strip()]
+
+
+def _config(config_path, paths: list, select=(), ignore=()):
+    """The config file's settings, with --select replacing its select and --ignore adding to
+    its ignore; every name must be a rule id or control."""
+    from kubelint_cc import catalog
+    from kubelint_cc import config as config_mod
+    try:
+        cfg = config_mod.load_config(config_path, paths)
+    except config_mod.ConfigError as e:
+        _fail(str(e))
+    for option, values in (("--select", select), ("--ignore", ignore)):
+        for name in _names(values):
+            if name not in catalog.known_names():
+                _fail(f"{option}: {catalog.unknown_name(name)}")
+    if select:
+        cfg.select = _names(select)
+    cfg.ignore = cfg.ignore + _names(ignore)
+    return cfg
+
+
+def use_colour(choice: str, stream) -> bool:
+    """--color always/never; auto: NO_COLOR (non-empty) turns colour off, FORCE_COLOR or
+    CLICOLOR_FORCE (non-empty, not "0") on; else only on a terminal whose TERM is not dumb."""
+    if choice != "auto":
+        return choice == "always"
+    env = os.environ
+    if env.get("NO_COLOR"):
+        return False
+    if any(env.get(name, "") not in ("", "0") for name in ("FORCE_COLOR", "CLICOLOR_FORCE")):
+        return True
+    return env.get("TERM") != "dumb" and stream.isatty()
 
 
 def _clearing(sink, progress):
@@ -142,19 +186,17 @@ def _open_output(output: str | None):
         _fail(f"cannot write {output}: {e.strerror or e}")
 
 
-def _report(result, fmt: str, output: str | None, show_suppressed: bool = False, quiet: bool = False) -> None:
+def _report(result, fmt: str, output: str | None, show_suppressed: bool = False, quiet: bool = False,
+            color: str = "auto") -> None:
     stream = _open_output(output)
     try:
-        if fmt == "json":
-            from kubelint_cc.reporters import json_report
-            json_report.render(result, stream)
-        elif fmt == "sarif":
-            from kubelint_cc.reporters import sarif
-            sarif.render(result, stream)
-        else:
+        if fmt == "text":
             from kubelint_cc.reporters import text
-            colour = stream.isatty() and "NO_COLOR" not in os.environ
-            text.render(result, stream, colour=colour, show_suppressed=show_suppressed, quiet=quiet)
+            text.render(result, stream, colour=use_colour(color, stream), show_suppressed=show_suppressed,
+                        quiet=quiet)
+        else:
+            import importlib
+            importlib.import_module(f"kubelint_cc.reporters.{REPORTERS[fmt]}").render(result, stream)
     finally:
         if stream is not sys.stdout:
             stream.close()

@@ -280,6 +280,14 @@ def test_several_paths_text_format_in_the_log(scan):
     assert "c/pod.yaml" not in log
 
 
+def test_github_format_annotates_from_the_log(scan):
+    code, outputs, log, ws = scan({"a/pod.yaml": PRIVILEGED_POD}, format="github", fail_on="error")
+    assert code == 1, log
+    assert outputs == {"sarif-file": "", "exit-code": "1"}
+    assert "::error file=a/pod.yaml,line=10,col=7,title=kubelint-cc pss-privileged%3A " in log, log
+    assert not (ws / "kubelint-cc.sarif").exists()  # the default output does not swallow the annotations
+
+
 def test_inputs_are_data_not_shell(scan):
     code, outputs, log, ws = scan({"k8s/pod.yaml": PRIVILEGED_POD},
                                   paths='k8s $(touch injected) "; touch injected; "', args="`touch injected`",

@@ -1,6 +1,9 @@
 """End-to-end behaviour of the installed CLI (subprocess runs)."""
 import json
+import os
 from pathlib import Path
+
+import pytest
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "deployment.yaml"
 
@@ -102,3 +105,53 @@ def test_statistics_table_and_fixable_count(tmp_path, run):
     assert "would fix 7 findings in 1 file" in run("fix", "--diff", tmp_path).stderr.decode()
     quiet = run("scan", "-q", tmp_path)
     assert quiet.stdout.decode() == out[-1] + "\n" and quiet.returncode == 1
+
+
+def test_select_and_ignore_on_the_command_line(tmp_path, run, scan_json):
+    pod = tmp_path / "pod.yaml"
+    pod.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostPID: true\n  containers:\n"
+                   "  - {name: a, image: x, securityContext: {privileged: true}}\n")
+    (tmp_path / ".kubelint-cc.yaml").write_text("rules: {select: [hostNamespaces], ignore: [runAsNonRoot]}\n")
+    _, doc = scan_json(pod)
+    assert {f["rule"] for f in doc["findings"]} == {"pss-host-namespaces"}
+    _, doc = scan_json("--select", "privileged,pss-run-as-non-root", "--select", "hostNamespaces", pod)
+    assert {f["rule"] for f in doc["findings"]} == {"pss-privileged", "pss-host-namespaces"}  # config ignore kept
+    _, doc = scan_json("--select", "privileged", "--ignore", "pss-privileged", pod)
+    assert doc["findings"] == []
+    proc = run("scan", "--ignore", "hostPID", pod)
+    assert proc.returncode == 2 and proc.stdout == b""
+    assert b"--ignore: unknown rule or control 'hostPID' (did you mean `hostPorts`?)" in proc.stderr
+
+
+@pytest.mark.parametrize("flag, env, coloured", [
+    ("always", {}, True), ("never", {"FORCE_COLOR": "1"}, False), ("auto", {}, False),
+    ("auto", {"FORCE_COLOR": "1"}, True), ("auto", {"CLICOLOR_FORCE": "1"}, True),
+    ("auto", {"FORCE_COLOR": "0"}, False), ("auto", {"FORCE_COLOR": "1", "NO_COLOR": "1"}, False),
+    ("always", {"NO_COLOR": "1"}, True),
+])
+def test_colour(tmp_path, run, flag, env, coloured):
+    import os
+    pod = tmp_path / "pod.yaml"
+    pod.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostPID: true\n  containers: []\n")
+    base = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE")}
+    out = run("scan", "--color", flag, pod, env={**base, **env}).stdout
+    assert (b"\x1b[31merror\x1b[0m" in out) is coloured
+
+
+@pytest.mark.parametrize("env, coloured", [({"TERM": "xterm"}, True), ({"TERM": "dumb"}, False),
+                                           ({"TERM": "xterm", "NO_COLOR": "1"}, False)])
+def test_colour_auto_on_a_terminal(env, coloured):
+    import io
+    from kubelint_cc import cli
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+    saved = {k: os.environ.pop(k, None) for k in ("NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE", "TERM")}
+    try:
+        os.environ.update(env)
+        assert cli.use_colour("auto", Tty()) is coloured
+    finally:
+        for k in env:
+            os.environ.pop(k, None)
+        os.environ.update({k: v for k, v in saved.items() if v is not None})
