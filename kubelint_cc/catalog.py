@@ -161,13 +161,18 @@ def rules() -> list[Rule]:
     return list(_catalog())
 
 
-def find(name: str) -> Rule | None:
-    """The rule with this id, else the most severe rule with this control (kata-exec-enabled
-    before kata-exec-conditional for ExecProcessRequest)."""
+def matching(name: str) -> list[Rule]:
+    """[the rule with this id], else every rule with this control, the most severe first
+    (kata-exec-enabled before kata-exec-conditional for ExecProcessRequest)."""
     rank = {"error": 0, "warning": 1, "note": 2}
-    candidates = [r for r in _catalog() if r.id == name]
-    candidates += sorted((r for r in _catalog() if name in r.controls),
-                         key=lambda r: (r.control != name, rank[r.severity], r.id))
+    by_id = [r for r in _catalog() if r.id == name]
+    return by_id or sorted((r for r in _catalog() if name in r.controls),
+                           key=lambda r: (r.control != name, rank[r.severity], r.id))
+
+
+def find(name: str) -> Rule | None:
+    """The rule with this id, else the most severe rule with this control."""
+    candidates = matching(name)
     return candidates[0] if candidates else None
 
 
@@ -182,6 +187,36 @@ def known_names() -> set[str]:
     return names | set(requests.AGENT_REQUESTS) | set(requests.LEGACY_REQUESTS) | {requests.ALLOW_FAILING}
 
 
+def unknown_name(name: str) -> str:
+    """The message for a name no rule or control answers to, with the closest known name."""
+    import difflib
+    known = known_names()
+    lower = {n.lower(): n for n in sorted(known)}
+    close = [lower[name.lower()]] if name.lower() in lower else \
+        [lower[m] for m in difflib.get_close_matches(name.lower(), list(lower), n=1, cutoff=0.6)]
+    hint = f"did you mean `{close[0]}`?" if close else "`kubelint-cc rules` lists them"
+    return f"unknown rule or control {name!r} ({hint})"
+
+
+# What `kubelint-cc fix` does for each rule it fixes (kubelint_cc.fix.decide); the
+# "Automatic fix" section of every other rule says it has none.
+AUTOFIX = {
+    "pss-allow-privilege-escalation": "`kubelint-cc fix` sets `allowPrivilegeEscalation: false` on the "
+        "container. On a privileged container (the API rejects that pair) only `--unsafe-fixes` does, "
+        "together with `privileged: false`.",
+    "pss-capabilities-restricted": "`kubelint-cc fix` adds `ALL` to `capabilities.drop` (creating the list). "
+        "Entries of `capabilities.add` other than `NET_BIND_SERVICE` are left to you.",
+    "pss-seccomp-profile-restricted": "`kubelint-cc fix` sets `seccompProfile.type: RuntimeDefault` on the pod "
+        "when neither it nor the container sets a profile, and on a profile without a type. An explicit "
+        "type (`Unconfined`, `Localhost`) is left alone.",
+    "pss-run-as-non-root": "`kubelint-cc fix` sets `runAsNonRoot: true` on the pod when neither the pod nor "
+        "the container sets it (or sets the string \"true\"). An explicit `false` is left alone.",
+    "pss-privileged": "Only `kubelint-cc fix --unsafe-fixes`, which sets `privileged: false`: the workload "
+        "may need what it loses.",
+}
+NO_AUTOFIX = "None: `kubelint-cc fix` does not change what this rule reports."
+
+
 # ---------------------------------------------------------------- rendering
 
 def _controls_text(rule: Rule) -> str:
@@ -191,11 +226,12 @@ def _controls_text(rule: Rule) -> str:
     return rule.controls[0] + (f" (+{extra})" if extra else "")
 
 
-def render_table(fmt: str = "text") -> str:
+def render_table(fmt: str = "text", rules: list[Rule] | None = None) -> str:
     if fmt == "markdown":
         return _markdown_table()
     header = ("RULE", "CONTROL", "LEVEL", "SEVERITY", "TITLE")
-    rows = [header] + [(r.id, _controls_text(r), r.level or "-", r.severity, r.title) for r in _catalog()]
+    rows = [header] + [(r.id, _controls_text(r), r.level or "-", r.severity, r.title)
+                       for r in (_catalog() if rules is None else rules)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1] for row in rows]
     return "\n".join(lines) + "\n"
@@ -231,7 +267,8 @@ def render_rule(rule: Rule, fmt: str = "text") -> str:
     if rule.security_severity:
         facts.append(("security severity", rule.security_severity))
     sections = [("What it checks", rule.description), ("Why it matters", rule.why),
-                ("Failing example", None), ("Passing example", None), ("How to fix", rule.fix)]
+                ("Failing example", None), ("Passing example", None), ("How to fix", rule.fix),
+                ("Automatic fix", AUTOFIX.get(rule.id, NO_AUTOFIX))]
     examples = {"Failing example": rule.fail_example, "Passing example": rule.pass_example}
     if fmt == "markdown":
         out = [f"## `{rule.id}`: {rule.title}", "", " · ".join(f"{k}: `{v}`" for k, v in facts), "",

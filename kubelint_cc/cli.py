@@ -14,6 +14,9 @@ from kubelint_cc import __version__
 from kubelint_cc.engine import parse_version
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+# --format -> module in kubelint_cc.reporters (text is handled apart: it takes options)
+REPORTERS = {"json": "json_report", "sarif": "sarif", "github": "github", "junit": "junit", "gitlab": "gitlab"}
+FORMATS = ["text", *REPORTERS]
 SEVERITY_RANK = {"note": 0, "warning": 1, "error": 2}
 
 
@@ -40,7 +43,9 @@ def cli():
               help="Pod Security Standards level (default: the namespace's enforce label, else config, else restricted).")
 @click.option("--pss-version", callback=_version, default=None, metavar="v1.N|latest",
               help="Pod Security Standards version (default: the namespace's enforce-version label, else config, else latest).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="text, json, sarif, github (workflow command annotations), junit (JUnit XML), "
+                   "gitlab (GitLab Code Quality).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report to FILE instead of stdout.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
@@ -53,24 +58,29 @@ def cli():
               help="Record the current findings in this baseline file.")
 @click.option("--fix", "do_fix", is_flag=True, help="Fix what can be fixed safely before scanning (see `fix`).")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix: also turn privileged: true into false (may break the workload).")
+@click.option("--show-suppressed", is_flag=True, help="Text format: also print suppressed findings, marked `suppressed`.")
+@click.option("-q", "--quiet", is_flag=True, help="Text format: print only the summary line.")
+@click.option("--select", "select", multiple=True, metavar="NAMES",
+              help="Report only these rule ids or controls (comma-separated; replaces the config's select).")
+@click.option("--ignore", "ignore", multiple=True, metavar="NAMES",
+              help="Do not report these rule ids or controls (comma-separated; added to the config's ignore).")
+@click.option("--color", "color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour the text format (auto: on a terminal, unless NO_COLOR or TERM=dumb; FORCE_COLOR or "
+                   "CLICOLOR_FORCE turn it on).")
 def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, baseline_path, write_baseline_path,
-         do_fix, unsafe_fixes):
+         do_fix, unsafe_fixes, show_suppressed, quiet, select, ignore, color):
     """Scan files and directories (default: .); `-` reads stdin."""
-    from kubelint_cc import config as config_mod
     from kubelint_cc.engine import Options, Scanner
     from kubelint_cc.progress import Progress
 
     paths = list(paths)
-    try:
-        cfg = config_mod.load_config(config_path, paths)
-    except config_mod.ConfigError as e:
-        _fail(str(e))
+    cfg = _config(config_path, paths, select, ignore)
     options = Options(level=pss_level, version=pss_version, config=cfg)
     if do_fix:
         from kubelint_cc import fix
         fix.fix_paths([p for p in paths if p != "-"] or ["."], write=True, unsafe=unsafe_fixes,
                       out=sys.stderr, exclude=cfg.exclude_matcher(), options=options, show_errors=False)
-    if fmt != "sarif" and not (write_baseline_path or baseline_path):
+    if fmt in ("text", "json") and not (write_baseline_path or baseline_path):
         # Text and JSON are written while the scan runs, so memory does not grow with the repository.
         stream = _open_output(output)
         # Streamed JSON leaves the cursor mid-line: on the same terminal the bar would overwrite it.
@@ -81,7 +91,8 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
                 sink = json_report.Stream(stream)
             else:
                 from kubelint_cc.reporters import text
-                sink = text.Stream(stream, colour=stream.isatty() and "NO_COLOR" not in os.environ)
+                sink = text.Stream(stream, colour=use_colour(color, stream), show_suppressed=show_suppressed,
+                                   quiet=quiet)
             try:
                 result = Scanner(options).scan(paths, sink=_clearing(sink, progress), progress=progress)
             finally:
@@ -107,8 +118,44 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
             baseline.apply(baseline_path or write_baseline_path, result)
         except baseline.BaselineError as e:
             _fail(str(e))
-    _report(result, fmt, output)
+    _report(result, fmt, output, show_suppressed, quiet, color)
     sys.exit(exit_code(result, fail_on))
+
+
+def _names(values) -> list[str]:
+    return [n.strip() for v in values for n in v.split(",") if n.strip()]
+
+
+def _config(config_path, paths: list, select=(), ignore=()):
+    """The config file's settings, with --select replacing its select and --ignore adding to
+    its ignore; every name must be a rule id or control."""
+    from kubelint_cc import catalog
+    from kubelint_cc import config as config_mod
+    try:
+        cfg = config_mod.load_config(config_path, paths)
+    except config_mod.ConfigError as e:
+        _fail(str(e))
+    for option, values in (("--select", select), ("--ignore", ignore)):
+        for name in _names(values):
+            if name not in catalog.known_names():
+                _fail(f"{option}: {catalog.unknown_name(name)}")
+    if select:
+        cfg.select = _names(select)
+    cfg.ignore = cfg.ignore + _names(ignore)
+    return cfg
+
+
+def use_colour(choice: str, stream) -> bool:
+    """--color always/never; auto: NO_COLOR (non-empty) turns colour off, FORCE_COLOR or
+    CLICOLOR_FORCE (non-empty, not "0") on; else only on a terminal whose TERM is not dumb."""
+    if choice != "auto":
+        return choice == "always"
+    env = os.environ
+    if env.get("NO_COLOR"):
+        return False
+    if any(env.get(name, "") not in ("", "0") for name in ("FORCE_COLOR", "CLICOLOR_FORCE")):
+        return True
+    return env.get("TERM") != "dumb" and stream.isatty()
 
 
 def _clearing(sink, progress):
@@ -139,19 +186,17 @@ def _open_output(output: str | None):
         _fail(f"cannot write {output}: {e.strerror or e}")
 
 
-def _report(result, fmt: str, output: str | None) -> None:
+def _report(result, fmt: str, output: str | None, show_suppressed: bool = False, quiet: bool = False,
+            color: str = "auto") -> None:
     stream = _open_output(output)
     try:
-        if fmt == "json":
-            from kubelint_cc.reporters import json_report
-            json_report.render(result, stream)
-        elif fmt == "sarif":
-            from kubelint_cc.reporters import sarif
-            sarif.render(result, stream)
-        else:
+        if fmt == "text":
             from kubelint_cc.reporters import text
-            colour = stream.isatty() and "NO_COLOR" not in os.environ
-            text.render(result, stream, colour=colour)
+            text.render(result, stream, colour=use_colour(color, stream), show_suppressed=show_suppressed,
+                        quiet=quiet)
+        else:
+            import importlib
+            importlib.import_module(f"kubelint_cc.reporters.{REPORTERS[fmt]}").render(result, stream)
     finally:
         if stream is not sys.stdout:
             stream.close()
@@ -176,18 +221,24 @@ def fix(paths, diff, unsafe_fixes):
 
 
 @cli.command()
-@click.argument("rule_id", required=False)
+@click.argument("rule_id", required=False, metavar="[RULE|CONTROL]")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
 def rules(rule_id, fmt):
-    """List every rule, or explain one (what, why, failing and passing example, fix)."""
+    """List every rule, or explain one (what, why, failing and passing example, fix).
+
+    A control shared by several rules lists them (markdown: explains them all)."""
     from kubelint_cc import catalog
     if rule_id is None:
         click.echo(catalog.render_table(fmt), nl=False)
         return
-    rule = catalog.find(rule_id)
-    if rule is None:
-        _fail(f"unknown rule {rule_id!r}; `kubelint-cc rules` lists them")
-    click.echo(catalog.render_rule(rule, fmt), nl=False)
+    found = catalog.matching(rule_id)
+    if not found:
+        _fail(catalog.unknown_name(rule_id))
+    if len(found) == 1 or fmt == "markdown":
+        click.echo("\n".join(catalog.render_rule(rule, fmt) for rule in found), nl=False)
+        return
+    click.echo(f"{len(found)} rules report control {rule_id}; `kubelint-cc rules RULE` explains one:\n\n"
+               + catalog.render_table(fmt, found), nl=False)
 
 
 def main():

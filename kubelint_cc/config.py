@@ -55,14 +55,16 @@ class Config:
                        for pat in self.exclude)
         return excluded
 
-    def enabled(self, rule: str, control: str | None) -> bool:
-        names = {rule, control} - {None}
-        if self.select and not names & set(self.select):
+    def enabled(self, *names: str | None) -> bool:
+        """Whether a finding answering to these names (rule id, controls) is reported."""
+        named = set(names) - {None}
+        if self.select and not named & set(self.select):
             return False
-        return not names & set(self.ignore)
+        return not named & set(self.ignore)
 
-    def severity_for(self, rule: str, control: str | None, default: str) -> str:
-        return self.severity.get(rule) or (self.severity.get(control) if control else None) or default
+    def severity_for(self, default: str, *names: str | None) -> str:
+        """The configured severity for the first of the names (most specific first) that has one."""
+        return next((self.severity[n] for n in names if n is not None and n in self.severity), default)
 
     def namespace_policy(self, namespace: str) -> NamespacePolicy | None:
         return next((p for p in self.namespaces if fnmatch.fnmatchcase(namespace, p.pattern)), None)
@@ -119,7 +121,20 @@ def load_config(explicit: str | None, paths: list[str]) -> Config:
         data, root = _load_yaml(path)
         where = lambda p: _yaml_where(path, root, p)
     _validate(data, where)
+    _check_names(data or {}, where)
     return _build(path, data or {})
+
+
+def _check_names(data: dict, where) -> None:
+    """A misspelt rule name would silently select nothing, or ignore nothing: an error."""
+    from kubelint_cc import catalog
+    rules = data.get("rules", {})
+    named = [(["rules", key, i], n) for key in ("select", "ignore") for i, n in enumerate(rules.get(key, []))]
+    named += [(["rules", "severity", n], n) for n in rules.get("severity", {})]
+    known = catalog.known_names()
+    for steps, name in named:
+        if name not in known:
+            raise ConfigError(f"{where(steps)}: {catalog.unknown_name(name)}")
 
 
 def _load_yaml(path: str):

@@ -22,6 +22,9 @@ VERSION_RE = re.compile(r"^v1\.(0|[1-9][0-9]*)$")
 # it starts with a literal so that the search is fast, and may match more than Namespaces.
 NAMESPACE_KIND = re.compile(r'kind"?[ \t]*:[ \t]*["\']?Namespace\b')
 SEVERITY = {pss.BASELINE: "error", pss.RESTRICTED: "warning"}
+# Controls `kubelint-cc fix` can fix (kubelint_cc.fix.FIXABLE, which a test keeps equal).
+FIXABLE = frozenset({"allowPrivilegeEscalation", "capabilities_restricted", "seccompProfile_restricted",
+                     "runAsNonRoot", "privileged"})
 
 
 def parse_version(text: str) -> int | None:
@@ -55,6 +58,13 @@ class Finding:
     suppressed: dict | None = None  # {"kind": "annotation"|"comment", "justification": str}
     baseline: str | None = None  # "unchanged" when matched by --baseline, "new" otherwise
     extra: dict = field(default_factory=dict)
+    fix: str | None = None  # "safe": `kubelint-cc fix` fixes it; "unsafe": only with --unsafe-fixes
+
+    @property
+    def names(self) -> tuple:
+        """What selection, severity overrides and suppressions match, most specific first: the
+        rule id, the baseline control a restricted finding also violates, and the control."""
+        return (self.rule, self.extra.get("baselineControl"), self.control)
 
     def counts(self) -> bool:
         """Whether the finding can fail the run (not suppressed, not accepted in a baseline)."""
@@ -81,6 +91,8 @@ class Finding:
             d["suppressed"] = self.suppressed
         if self.baseline is not None:
             d["baseline"] = self.baseline
+        if self.fix is not None:
+            d["fix"] = self.fix
         d.update(self.extra)
         return d
 
@@ -127,7 +139,8 @@ class Result:
     scanned: list[str] = field(default_factory=list)  # files read, for baseline staleness; kept with findings only
     sink: Callable | None = None  # when set, findings are handed over per file instead of kept
     streamed: int = 0
-    by_severity: dict = field(default_factory=dict)  # of streamed findings
+    by_severity: dict = field(default_factory=dict)  # of streamed unsuppressed findings
+    suppressed: int = 0  # streamed suppressed findings
     failing: set = field(default_factory=set)  # severities of streamed findings that count
 
     def take(self, findings: list) -> None:
@@ -135,6 +148,9 @@ class Result:
             self.findings.extend(findings)
             return
         for f in findings:
+            if f.suppressed is not None:
+                self.suppressed += 1
+                continue
             self.by_severity[f.severity] = self.by_severity.get(f.severity, 0) + 1
             if f.counts():
                 self.failing.add(f.severity)
@@ -289,15 +305,12 @@ class Scanner:
         for finding in self._documents(name, text, result):
             suppress.apply_comments(comments, (finding,))
             yield finding
-        for (line, col), unknown in ((ig.where, n) for ig in comments.values()
-                                     for n in sorted(ig.names - self._known_names())):
-            yield Finding("unknown-suppression", None, None, "warning",
-                          f"suppression comment names unknown rule or control {unknown!r}", name, line, col, "",
-                          {"kind": None, "namespace": None, "name": None})
-
-    def _known_names(self) -> set:
-        from kubelint_cc import catalog
-        return catalog.known_names()
+        if comments:  # a misspelt name would silently suppress nothing: an input error
+            from kubelint_cc import catalog
+            for ig in comments.values():
+                for unknown in sorted(ig.names - catalog.known_names()):
+                    result.errors.append(load.LoadError(name, f"ignore comment: {catalog.unknown_name(unknown)}",
+                                                        *ig.where))
 
     def _documents(self, name: str, text: str, result: Result) -> Iterator[Finding]:
         for node in self._compose(name, text, result, _read_by_rules):
@@ -345,13 +358,19 @@ class Scanner:
             policy = self.policy_for(namespace)
             defaulted = defaults.pod(kind, view.spec)
             for chk in pss.active_checks(policy.level, policy.minor):
+                also = pss.replaced_baseline(chk, view.metadata, view.spec, policy.minor) if chk.overrides else {}
                 for v in chk.func(view.metadata, view.spec, policy.minor):
                     message = v.message
                     if v.path in defaulted:
                         message += (" (defaulted: in a hostNetwork Pod the API server sets hostPort to the "
                                     "containerPort, and admission judges that)")
-                    hits.append((pss_rule_id(chk.control), chk.control, chk.level, SEVERITY[chk.level], message,
-                                 view.prefix + v.path, ()))
+                    if v.path in also:  # also a baseline violation: graded, named and explained as one
+                        base, bv = also[v.path]
+                        hits.append((pss_rule_id(base), chk.control, pss.BASELINE, SEVERITY[pss.BASELINE],
+                                     bv.message, view.prefix + v.path, (("baselineControl", base),)))
+                    else:
+                        hits.append((pss_rule_id(chk.control), chk.control, chk.level, SEVERITY[chk.level],
+                                     message, view.prefix + v.path, ()))
             pod_hits = self._guarded(name, node, result, kata_rules.pod, view.metadata, view.spec)
             pod_hits += list(placement.runtime_class(view.spec, namespace, self.config))
             pod_hits += list(placement.peer_pods(view.spec, namespace, self.config))
@@ -365,14 +384,18 @@ class Scanner:
                                               view.prefix[len(prefix):] if view else ())
         findings = []
         for rule, control, level, severity, message, full, extra in hits:
-            if not self.config.enabled(rule, control):
+            names = (rule, dict(extra).get("baselineControl"), control)  # most specific first
+            if not self.config.enabled(*names):
                 continue
             line, col = yamltree.locate(root, full)
-            finding = Finding(rule, control, level, self.config.severity_for(rule, control, severity), message,
+            finding = Finding(rule, control, level, self.config.severity_for(severity, *names), message,
                               name, line, col, format_path(full), obj, extra=dict(extra))
             finding.suppressed = suppress.match(ignores, finding)
+            if control in FIXABLE and full[:len(view.prefix)] == view.prefix:
+                from kubelint_cc import fix  # only for the findings it may fix
+                finding.fix = fix.applicability(control, full[len(view.prefix):], view.spec)
             findings.append(finding)
-        findings.extend(self._unknown_suppressions(ignores, root, prefix, name, obj))
+        self._unknown_suppressions(ignores, root, prefix, name, result)
         findings.sort(key=lambda f: (f.line, f.column))
         yield from findings
 
@@ -386,15 +409,12 @@ class Scanner:
                                                       f"{type(e).__name__}: {e}", mark.line + 1, mark.column + 1))
             return []
 
-    def _unknown_suppressions(self, ignores, root, prefix, name, obj) -> list[Finding]:
-        out = []
+    def _unknown_suppressions(self, ignores, root, prefix, name, result) -> None:
+        from kubelint_cc import catalog
         for where, unknown in suppress.unknown_names(ignores):
-            full = prefix + where
-            line, col = yamltree.locate(root, full)
-            out.append(Finding("unknown-suppression", None, None, "warning",
-                               f"suppression names unknown rule or control {unknown!r}", name, line, col,
-                               format_path(full), obj))
-        return out
+            line, col = yamltree.locate(root, prefix + where)
+            result.errors.append(load.LoadError(name, f"{suppress.ANNOTATION} annotation: "
+                                                      f"{catalog.unknown_name(unknown)}", line, col))
 
 
 def _read_by_rules(kind: str) -> bool:

@@ -310,57 +310,75 @@ def plan(findings: list, roots: list, datas: list, unsafe: bool):
             left.append((f, "cannot locate the field"))
             continue
         spec_path, cpath = where
-        data = datas[doc]
-        spec = _d(_get(data, spec_path))
-        pod_sc = _d(spec.get(SC))
-        sc = _d(_d(_get(data, cpath)).get(SC)) if cpath else {}
-        control = f.control
-        if control != "runAsNonRoot" and cpath is None and control != "seccompProfile_restricted":
-            left.append((f, "unexpected pod-level finding"))
-        elif control in ("allowPrivilegeEscalation", "capabilities_restricted", "seccompProfile_restricted") \
-                and _d(spec.get("os")).get("name") == "windows":
-            left.append((f, "Windows pod: the API rejects this field there"))
-        elif control == "allowPrivilegeEscalation":
-            if sc.get("privileged") is True and not unsafe:
-                left.append((f, "privileged container (the API rejects allowPrivilegeEscalation=false with "
-                                "privileged=true; --unsafe-fixes removes privileged)"))
-            else:
-                add(doc, cpath, (SC, "allowPrivilegeEscalation"), False, f)
-        elif control == "capabilities_restricted":
-            if path[-1] == "drop":
-                add(doc, cpath, (SC, "capabilities", "drop"), ALL_IN, f)
-            else:
-                left.append((f, "added capabilities need a human decision"))
-        elif control == "seccompProfile_restricted":
-            own = sc.get("seccompProfile")
-            pod_profile = pod_sc.get("seccompProfile")
-            if cpath is not None and own is not None:  # the container's own profile is incomplete or wrong
-                if _untyped(own):
-                    add(doc, cpath, (SC, "seccompProfile", "type"), "RuntimeDefault", f)
-                else:
-                    left.append((f, _seccomp_reason(own)))
-            elif pod_profile is None or _untyped(pod_profile):
-                add(doc, spec_path, (SC, "seccompProfile", "type"), "RuntimeDefault", f)
-            else:
-                left.append((f, "the pod's " + _seccomp_reason(pod_profile)))
-        elif control == "runAsNonRoot":
-            own = sc.get("runAsNonRoot")
-            pod_value = pod_sc.get("runAsNonRoot")
-            if cpath is not None and own is not None:
-                if _quoted_true(own):
-                    add(doc, cpath, (SC, "runAsNonRoot"), True, f)
-                else:
-                    left.append((f, "explicitly false: a deliberate choice"))
-            elif pod_value is None or _quoted_true(pod_value):
-                add(doc, spec_path, (SC, "runAsNonRoot"), True, f)
-            else:
-                left.append((f, "the pod sets it explicitly false: a deliberate choice"))
-        elif control == "privileged":
-            if unsafe:
-                add(doc, cpath, (SC, "privileged"), False, f)
-            else:
-                left.append((f, "removing privileged can break the workload; use --unsafe-fixes"))
+        spec = _d(_get(datas[doc], spec_path))
+        decision = decide(f.control, path, spec, _d(_get(datas[doc], cpath)) if cpath else None, unsafe)
+        if isinstance(decision, str):
+            left.append((f, decision))
+        else:
+            owner, rel, value = decision
+            add(doc, cpath if owner == "container" else spec_path, rel, value, f)
     return list(units.values()), left
+
+
+def decide(control: str, path: tuple, spec: dict, container: dict | None, unsafe: bool):
+    """How a finding of `control` at `path` (ending inside `container`, or at the pod's
+    securityContext when None) is fixed: ("container" | "pod", field path, value), or
+    the reason it is left for a human."""
+    pod_sc = _d(spec.get(SC))
+    sc = _d(container.get(SC)) if container is not None else {}
+    if control != "runAsNonRoot" and container is None and control != "seccompProfile_restricted":
+        return "unexpected pod-level finding"
+    if control in ("allowPrivilegeEscalation", "capabilities_restricted", "seccompProfile_restricted") \
+            and _d(spec.get("os")).get("name") == "windows":
+        return "Windows pod: the API rejects this field there"
+    if control == "allowPrivilegeEscalation":
+        if sc.get("privileged") is True and not unsafe:
+            return ("privileged container (the API rejects allowPrivilegeEscalation=false with "
+                    "privileged=true; --unsafe-fixes sets privileged to false)")
+        return "container", (SC, "allowPrivilegeEscalation"), False
+    if control == "capabilities_restricted":
+        if path and path[-1] == "drop":
+            return "container", (SC, "capabilities", "drop"), ALL_IN
+        return "added capabilities need a human decision"
+    if control == "seccompProfile_restricted":
+        own = sc.get("seccompProfile")
+        pod_profile = pod_sc.get("seccompProfile")
+        if container is not None and own is not None:  # the container's own profile is incomplete or wrong
+            return ("container", (SC, "seccompProfile", "type"), "RuntimeDefault") if _untyped(own) \
+                else _seccomp_reason(own)
+        if pod_profile is None or _untyped(pod_profile):
+            return "pod", (SC, "seccompProfile", "type"), "RuntimeDefault"
+        return "the pod's " + _seccomp_reason(pod_profile)
+    if control == "runAsNonRoot":
+        own = sc.get("runAsNonRoot")
+        pod_value = pod_sc.get("runAsNonRoot")
+        if container is not None and own is not None:
+            return ("container", (SC, "runAsNonRoot"), True) if _quoted_true(own) \
+                else "explicitly false: a deliberate choice"
+        if pod_value is None or _quoted_true(pod_value):
+            return "pod", (SC, "runAsNonRoot"), True
+        return "the pod sets it explicitly false: a deliberate choice"
+    if control == "privileged":
+        if unsafe:
+            return "container", (SC, "privileged"), False
+        return "setting privileged to false can break the workload; use --unsafe-fixes"
+    return "no automatic fix"
+
+
+def applicability(control: str | None, path: tuple, spec: dict) -> str | None:
+    """"safe" when `kubelint-cc fix` fixes a finding (path relative to its pod template),
+    "unsafe" when only --unsafe-fixes does, None when neither does.  The file itself can
+    still be skipped (an anchor shared by several objects, a layout we cannot edit)."""
+    if control not in FIXABLE:
+        return None
+    where = _split(path)
+    if where is None:
+        return None
+    container = _d(_get({"spec": spec}, where[1])) if where[1] else None
+    for unsafe in (False, True):
+        if not isinstance(decide(control, path, spec, container, unsafe), str):
+            return "unsafe" if unsafe else "safe"
+    return None
 
 
 def _document_of(finding, roots: list) -> int | None:

@@ -6,7 +6,7 @@
   or on the line above.
 
 <names> is a comma-separated list of rule ids or controls (`pss-privileged`,
-`privileged`, `ExecProcessRequest`, ...), without spaces; the rest is the reason.
+`privileged`, `ExecProcessRequest`, ...); the rest, word for word, is the reason.
 """
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ import re
 from dataclasses import dataclass
 
 ANNOTATION = "kubelint-cc.io/ignore"
-COMMENT = re.compile(r"#\s*kubelint-cc:\s*ignore(?:[ \t]+([^\s#]+))?[ \t]*([^\n]*)")
+COMMENT = re.compile(r"#\s*kubelint-cc:\s*ignore\b[ \t]*([^\n]*)")
+# Names: comma-separated, a space after a comma allowed ("privileged, hostPorts"); the rest
+# of the text, exactly as written, is the reason.
+NAMES = re.compile(r"[^\s,]+(?:[ \t]*,[ \t]*[^\s,]+)*,?")
 
 
 @dataclass(frozen=True)
@@ -26,10 +29,11 @@ class Ignore:
 
 
 def _parse(text: str) -> tuple[frozenset, str]:
-    text = re.sub(r",\s+", ",", text.strip())
-    head, _, reason = text.partition(" ")
-    names = frozenset(n for n in head.split(",") if n)
-    return names, reason.strip()
+    text = text.strip()
+    m = NAMES.match(text)
+    head = m.group() if m else ""
+    names = frozenset(n.strip() for n in head.split(",") if n.strip())
+    return names, text[len(head):].strip()
 
 
 def annotation_ignores(meta: dict, template_meta: dict | None, template_path: tuple = ()) -> list[Ignore]:
@@ -55,13 +59,12 @@ def comment_ignores(text: str) -> dict[int, Ignore]:
         if "kubelint-cc:" in line:
             m = COMMENT.search(line)
             if m:
-                names = frozenset(n for n in (m.group(1) or "").split(",") if n)
-                out[lineno] = Ignore(names, m.group(2).strip(), "comment", (lineno, m.start() + 1))
+                out[lineno] = Ignore(*_parse(m.group(1)), "comment", (lineno, m.start() + 1))
     return out
 
 
 def _matches(ignore: Ignore, finding) -> bool:
-    return not ignore.names or finding.rule in ignore.names or (finding.control in ignore.names)
+    return not ignore.names or any(n in ignore.names for n in finding.names if n is not None)
 
 
 def match(ignores: list[Ignore], finding) -> dict | None:

@@ -276,8 +276,16 @@ def test_several_paths_text_format_in_the_log(scan):
         paths="a\n  b/pod.json", format="text", output="", fail_on="error")
     assert code == 1, log
     assert outputs == {"sarif-file": "", "exit-code": "1"}
-    assert "a/pod.yaml:10:7: error privileged " in log and "b/pod.json:" in log, log
+    assert "a/pod.yaml:10:7: error: [pss-privileged] " in log and "b/pod.json:" in log, log
     assert "c/pod.yaml" not in log
+
+
+def test_github_format_annotates_from_the_log(scan):
+    code, outputs, log, ws = scan({"a/pod.yaml": PRIVILEGED_POD}, format="github", fail_on="error")
+    assert code == 1, log
+    assert outputs == {"sarif-file": "", "exit-code": "1"}
+    assert "::error file=a/pod.yaml,line=10,col=7,title=kubelint-cc pss-privileged%3A " in log, log
+    assert not (ws / "kubelint-cc.sarif").exists()  # the default output does not swallow the annotations
 
 
 def test_inputs_are_data_not_shell(scan):

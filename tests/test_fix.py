@@ -157,7 +157,7 @@ def test_report_names_each_file_and_the_fixed_controls(tmp_path, run):
     out = proc.stdout.decode()
     assert "fixed privileged.yaml: allowPrivilegeEscalation, capabilities_restricted x2, runAsNonRoot x2, " \
            "seccompProfile_restricted x2\n" in out
-    assert "privileged.yaml:18: not fixed: privileged: removing privileged can break the workload; " \
+    assert "privileged.yaml:18: not fixed: privileged: setting privileged to false can break the workload; " \
            "use --unsafe-fixes" in out
     assert "privileged.yaml:17: not fixed: allowPrivilegeEscalation: privileged container" in out
 

@@ -163,7 +163,7 @@ def test_text_output_of_a_syntax_error():
     assert proc.returncode == 2
     out = proc.stdout.decode()
     assert f"{HOSTILE / 'syntax-error.yaml'}:16:19: error: YAML syntax error: mapping values" in out
-    assert ":10:23: error privileged" in out and ":28:11: error privileged" in out
+    assert ":10:23: error: [pss-privileged]" in out and ":28:11: error: [pss-privileged]" in out
     assert out.rstrip().endswith("2 findings (2 errors) in 1 file, 1 input error")
 
 
@@ -401,7 +401,7 @@ def test_non_utf8_file_names_are_printed_safely(tmp_path):
     text = subprocess.run(_cli() + ["scan", "--pss-level", "baseline", str(tmp_path)], capture_output=True,
                           env=env, timeout=TIMEOUT)
     assert text.returncode == 1, text.stderr.decode()
-    assert b"bad\\udcff\\udcfe.yaml:5:3: error hostNamespaces" in text.stdout
+    assert b"bad\\udcff\\udcfe.yaml:5:3: error: [pss-host-namespaces]" in text.stdout
     as_json = subprocess.run(_cli() + ["scan", "--format", "json", str(tmp_path)], capture_output=True,
                              env=env, timeout=TIMEOUT)
     assert as_json.returncode == 1, as_json.stderr.decode()

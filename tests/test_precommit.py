@@ -163,9 +163,9 @@ def test_privileged_workloads_refuse_the_commit(app):
     assert proc.returncode != 0 and not moved, proc.output
     assert "kubelint-cc" in proc.output and "Failed" in proc.output
     assert "exit code: 1" in proc.output
-    # Compiler-style lines name the file, line, column and control, for YAML and JSON alike.
-    assert "deploy/pod.yaml:10:7: error privileged " in proc.output, proc.output
-    assert "deploy/web.json:" in proc.output and " hostNamespaces " in proc.output, proc.output
+    # Compiler-style lines name the file, line, column and rule, for YAML and JSON alike.
+    assert "deploy/pod.yaml:10:7: error: [pss-privileged] " in proc.output, proc.output
+    assert "deploy/web.json:" in proc.output and " [pss-host-namespaces] " in proc.output, proc.output
 
 
 def test_compliant_manifest_is_committed(app):

@@ -256,7 +256,7 @@ def test_text_findings_on_the_same_terminal_are_never_mixed_with_the_bar(tmp_pat
     assert bars, repr(terminal)
     for i in bars:  # each bar is followed by its own erase and nothing else: the next write starts afresh
         assert re.fullmatch(r"kubelint-cc: \d+/51 files \(\d+%\), \d+\.\d s\x1b\[K", segments[i]), segments[i]
-    assert any(": warning " in s for s in segments[bars[0]:]), "no finding written after the bar appeared"
+    assert any(": warning: " in s for s in segments[bars[0]:]), "no finding written after the bar appeared"
     expected = run("scan", "-", tmp_path, input=POD.format("stdin").encode(),
                    env=dict(os.environ, NO_COLOR="1")).stdout.decode().splitlines()
     assert _render(terminal) == expected + [""]

@@ -134,9 +134,28 @@ def test_rules_explains_a_rule(run):
         assert part in out, part
 
 
-def test_rules_finds_by_control_and_prefers_the_strongest_rule(run):
+def test_rules_finds_by_control_and_lists_every_rule_sharing_it(run):
     assert run("rules", "runAsUser").stdout.decode().startswith("pss-run-as-user:")
-    assert run("rules", "ExecProcessRequest").stdout.decode().startswith("kata-exec-enabled:")
+    out = run("rules", "ExecProcessRequest").stdout.decode().splitlines()
+    assert out[0] == "2 rules report control ExecProcessRequest; `kubelint-cc rules RULE` explains one:"
+    assert [line.split()[0] for line in out[3:]] == ["kata-exec-enabled", "kata-exec-conditional"]
+    initdata = run("rules", "initdata").stdout.decode()
+    assert initdata.startswith("14 rules report control initdata")
+    assert len(initdata.splitlines()) == 3 + 14
+    markdown = run("rules", "initdata", "--format", "markdown").stdout.decode()
+    assert markdown.count("\n## `kata-") + markdown.startswith("## `kata-") == 14
+
+
+def test_rule_docs_say_what_fix_does():
+    from kubelint_cc import catalog, fix
+    fixed = {r.id for r in catalog.rules() if set(r.controls) & set(fix.FIXABLE)}
+    assert set(catalog.AUTOFIX) == fixed
+    from kubelint_cc import engine
+    assert engine.FIXABLE == set(fix.FIXABLE)
+    text = catalog.render_rule(catalog.find("pss-privileged"))
+    assert "Automatic fix\n    Only `kubelint-cc fix --unsafe-fixes`, which sets `privileged: false`" in text
+    assert "removes" not in text
+    assert catalog.NO_AUTOFIX in catalog.render_rule(catalog.find("pss-host-ports"))
 
 
 def test_rules_markdown_has_fenced_examples(run):
@@ -148,7 +167,8 @@ def test_rules_markdown_has_fenced_examples(run):
 def test_unknown_rule_is_a_usage_error(run):
     proc = run("rules", "no-such-rule")
     assert proc.returncode == 2
-    assert b"unknown rule 'no-such-rule'" in proc.stderr and b"Traceback" not in proc.stderr
+    assert b"unknown rule or control 'no-such-rule'" in proc.stderr and b"Traceback" not in proc.stderr
+    assert b"did you mean `pss-privileged`?" in run("rules", "pss-privilegd").stderr
 
 
 def test_text_table_columns_are_aligned(run):

@@ -78,15 +78,35 @@ def test_comment_for_another_rule_does_not_suppress(tmp_path, scan_json):
     assert code == 1
 
 
-def test_unknown_rule_in_suppression_is_a_warning(tmp_path, scan_json):
+def test_unknown_rule_in_suppression_is_an_input_error(tmp_path, scan_json):
     f = tmp_path / "p.yaml"
     f.write_text(PRIV_POD.replace("privileged: true", "privileged: true  # kubelint-cc: ignore privileged,no-such-rule")
-                 .replace("  namespace: ns\n", "  namespace: ns\n  annotations: {kubelint-cc.io/ignore: bogus}\n"))
+                 .replace("  namespace: ns\n", "  namespace: ns\n  annotations: {kubelint-cc.io/ignore: privilegd}\n"))
     code, doc = scan_json("--pss-level", "baseline", f)
-    unknown = by(doc, rule="unknown-suppression")
-    assert sorted(f["message"].split("'")[1] for f in unknown) == ["bogus", "no-such-rule"]
-    assert all(f["severity"] == "warning" for f in unknown)
-    assert code == 1  # the unknown-suppression warnings count
+    assert code == 2  # a misspelt name must not silently suppress nothing
+    errors = sorted((e["line"], e["message"]) for e in doc["errors"])
+    assert errors == [
+        (6, "kubelint-cc.io/ignore annotation: unknown rule or control 'privilegd' (did you mean `privileged`?)"),
+        (12, "ignore comment: unknown rule or control 'no-such-rule' (`kubelint-cc rules` lists them)")]
+    assert all(e["file"] == str(f) for e in doc["errors"])
+    assert by(doc, control="privileged")[0]["suppressed"]["kind"] == "comment"  # the known name still works
+
+
+@pytest.mark.parametrize("config, message", [
+    ("rules:\n  select: [privilegd]\n",
+     ".kubelint-cc.yaml:2:12: rules.select.0: unknown rule or control 'privilegd' (did you mean `privileged`?)"),
+    ("rules:\n  ignore: [hostPorts, pss-host-port]\n",
+     ".kubelint-cc.yaml:2:23: rules.ignore.1: unknown rule or control 'pss-host-port' (did you mean `pss-host-ports`?)"),
+    ("rules:\n  severity:\n    runasnonroot: error\n",
+     ".kubelint-cc.yaml:3:5: rules.severity.runasnonroot: unknown rule or control 'runasnonroot' "
+     "(did you mean `runAsNonRoot`?)"),
+])
+def test_unknown_rule_in_config_is_an_error(tmp_path, run, config, message):
+    (tmp_path / ".kubelint-cc.yaml").write_text(config)
+    (tmp_path / "p.yaml").write_text(PRIV_POD)
+    proc = run("scan", tmp_path)
+    assert proc.returncode == 2 and proc.stdout == b""
+    assert message in proc.stderr.decode(), proc.stderr.decode()
 
 
 def test_config_selects_ignores_and_overrides(tmp_path, scan_json):
@@ -163,3 +183,47 @@ def test_namespace_labels_set_level_and_version(tmp_path, scan_json):
     assert {(f["file"].rsplit("/", 1)[-1], f["level"]) for f in doc["findings"]} == {("a.yaml", "baseline")}
     code, doc = scan_json("--pss-level", "restricted", tmp_path)  # an explicit flag beats the labels
     assert {f["file"].rsplit("/", 1)[-1] for f in doc["findings"]} == {"a.yaml", "b.yaml"}
+
+
+SUPPRESSED_POD = textwrap.dedent("""\
+    apiVersion: v1
+    kind: Pod
+    metadata:
+      name: p
+      annotations: {kubelint-cc.io/ignore: "hostPorts legacy LB, see TICKET-1"}
+    spec:
+      hostNetwork: true
+      containers:
+      - name: app
+        image: nginx
+        ports: [{containerPort: 80, hostPort: 80}]
+        securityContext:
+          privileged: true  # kubelint-cc: ignore privileged node agent,  really
+    """)
+
+
+def test_suppressed_findings_are_counted_apart_and_hidden_from_text(tmp_path, run, scan_json):
+    f = tmp_path / "p.yaml"
+    f.write_text(SUPPRESSED_POD)
+    proc = run("scan", "--pss-level", "baseline", f)
+    out = proc.stdout.decode().splitlines()
+    assert proc.returncode == 1
+    assert out[-1] == "1 finding (1 error), 2 suppressed in 1 file"
+    findings = [line for line in out if line.startswith(str(f))]
+    assert len(findings) == 1 and "[pss-host-namespaces]" in findings[0]
+    shown = run("scan", "--pss-level", "baseline", "--show-suppressed", f).stdout.decode().splitlines()
+    assert [line.split(": ", 1)[1].split(" ", 2)[:2] for line in shown if line.startswith(str(f))] == [
+        ["error:", "[pss-host-namespaces]"], ["suppressed:", "[pss-host-ports]"], ["suppressed:", "[pss-privileged]"]]
+    assert shown[1].endswith("(Pod p); reason: legacy LB, see TICKET-1")
+    code, doc = scan_json("--pss-level", "baseline", f)
+    assert doc["summary"]["findings"] == 1 and doc["summary"]["suppressed"] == 2
+    assert doc["summary"]["by_severity"] == {"error": 1}
+    assert len(doc["findings"]) == 3  # suppressed ones stay in the report, marked
+
+
+def test_suppression_reasons_keep_the_users_words(tmp_path, scan_json):
+    f = tmp_path / "p.yaml"
+    f.write_text(SUPPRESSED_POD)
+    _, doc = scan_json("--pss-level", "baseline", f)
+    reasons = {x["control"]: x["suppressed"]["justification"] for x in doc["findings"] if "suppressed" in x}
+    assert reasons == {"hostPorts": "legacy LB, see TICKET-1", "privileged": "node agent,  really"}

@@ -56,6 +56,19 @@ def active_checks(level: str, minor: int) -> list[Check]:
     return chosen
 
 
+def replaced_baseline(check: Check, meta: dict, spec: dict, minor: int) -> dict[tuple, tuple[str, Violation]]:
+    """For a restricted check that replaces baseline checks at this version: the baseline
+    violations, by path, {path: (baseline control, violation)}.  A restricted finding at
+    one of these paths is also a baseline violation (hostPath is both a restricted volume
+    type and forbidden by hostPathVolumes), so it must not be graded restricted-only."""
+    out: dict[tuple, tuple[str, Violation]] = {}
+    for base, since in check.overrides:
+        if since <= min(minor, LATEST_MINOR):
+            for v in CHECKS[base].func(meta, spec, minor):
+                out.setdefault(v.path, (base, v))
+    return out
+
+
 # ---------------------------------------------------------------- helpers
 
 def _m(value: Any) -> dict:

@@ -2,9 +2,15 @@
 
 
 def summary(result) -> dict:
+    """Counts for the report: `findings` and `by_severity` leave suppressed findings out,
+    `suppressed` counts them."""
     by_severity: dict[str, int] = dict(getattr(result, "by_severity", {}))
+    suppressed = getattr(result, "suppressed", 0)
     for f in result.findings:
-        by_severity[f.severity] = by_severity.get(f.severity, 0) + 1
-    total = len(result.findings) + getattr(result, "streamed", 0)
+        if f.suppressed is not None:
+            suppressed += 1
+        else:
+            by_severity[f.severity] = by_severity.get(f.severity, 0) + 1
     return {"files": result.files, "documents": result.documents, "objects": result.objects,
-            "findings": total, "errors": len(result.errors), "by_severity": by_severity}
+            "findings": sum(by_severity.values()), "suppressed": suppressed, "errors": len(result.errors),
+            "by_severity": by_severity}

@@ -1,10 +1,20 @@
-"""Compiler-style lines: file:line:col: severity control message (kind namespace/name)."""
+"""Compiler-style lines, one format for findings and input errors, which one problem
+matcher reads:
+
+    file:line:col: severity: [rule] message (kind namespace/name)
+    file:line:col: error: message                 (an input error; no line when it has none)
+
+then a table of findings per rule, the fixable count and the summary line.
+"""
 from __future__ import annotations
+
+from collections import Counter
 
 from kubelint_cc.reporters import summary
 
 COLOURS = {"error": "\033[31m", "warning": "\033[33m", "note": "\033[36m"}
 RESET = "\033[0m"
+RANK = {"error": 2, "warning": 1, "note": 0}
 
 
 def _object(obj: dict) -> str:
@@ -12,43 +22,92 @@ def _object(obj: dict) -> str:
     return f'{obj.get("kind")} {ns + "/" if ns else ""}{obj.get("name") or "<unnamed>"}'
 
 
-def _write(findings, stream, colour: bool) -> None:
+class Stats:
+    """Findings shown, per rule: count, safely fixable, most severe severity."""
+
+    def __init__(self):
+        self.count, self.fixable, self.severity = Counter(), Counter(), {}
+        self.unsafe = 0
+
+    def add(self, f) -> None:
+        self.count[f.rule] += 1
+        self.fixable[f.rule] += f.fix == "safe"
+        self.unsafe += f.fix == "unsafe"
+        if RANK.get(f.severity, 2) >= RANK.get(self.severity.get(f.rule), -1):
+            self.severity[f.rule] = f.severity
+
+    def write(self, stream) -> None:
+        if not self.count:
+            return
+        from kubelint_cc import catalog
+        titles = {r.id: r.title for r in catalog.rules()}
+        rows = [("count", "fixable", "rule", "severity", "title")]
+        rows += [(f"{n:,}", f"{self.fixable[rule]:,}", rule, self.severity[rule], titles.get(rule, ""))
+                 for rule, n in sorted(self.count.items(), key=lambda item: (-item[1], item[0]))]
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        for row in rows:
+            cells = [row[0].rjust(widths[0]), row[1].rjust(widths[1]), row[2].ljust(widths[2]),
+                     row[3].ljust(widths[3]), row[4]]
+            stream.write("  ".join(cells).rstrip() + "\n")
+        fixable = sum(self.fixable.values())
+        if fixable or self.unsafe:
+            stream.write(f"{fixable:,} fixable with `kubelint-cc fix`"
+                         f"{f' ({self.unsafe:,} more with --unsafe-fixes)' if self.unsafe else ''}\n")
+
+
+def _write(findings, stream, colour: bool, show_suppressed: bool, stats: Stats | None) -> None:
     for f in findings:
         if f.baseline == "unchanged":
             continue  # accepted in the baseline: JSON and SARIF keep it, marked; here it is only counted
+        if f.suppressed is not None:
+            if show_suppressed:  # marked so that no problem matcher reads it as an error or warning
+                reason = f.suppressed.get("justification")
+                stream.write(f"{f.file}:{f.line}:{f.column}: suppressed: [{f.rule}] {f.message} "
+                             f"({_object(f.object)}){'; reason: ' + reason if reason else ''}\n")
+            continue
+        if stats is not None:
+            stats.add(f)
         sev = f"{COLOURS[f.severity]}{f.severity}{RESET}" if colour and f.severity in COLOURS else f.severity
-        stream.write(f"{f.file}:{f.line}:{f.column}: {sev} {f.control or f.rule} {f.message} ({_object(f.object)})\n")
+        stream.write(f"{f.file}:{f.line}:{f.column}: {sev}: [{f.rule}] {f.message} ({_object(f.object)})\n")
 
 
 class Stream:
-    """Lines written while the scan runs; errors and the summary at the end."""
+    """Lines written while the scan runs; errors, statistics and the summary at the end."""
 
-    def __init__(self, stream, colour: bool = False):
-        self.stream, self.colour = stream, colour
+    def __init__(self, stream, colour: bool = False, show_suppressed: bool = False, quiet: bool = False):
+        self.stream, self.colour, self.show_suppressed, self.quiet = stream, colour, show_suppressed, quiet
+        self.stats = Stats()
 
     def __call__(self, findings) -> None:
-        _write(findings, self.stream, self.colour)
+        if not self.quiet:
+            _write(findings, self.stream, self.colour, self.show_suppressed, self.stats)
 
     def finish(self, result) -> None:
-        _tail(result, self.stream)
+        _tail(result, self.stream, self.stats, self.quiet)
 
 
-def render(result, stream, colour: bool = False) -> None:
-    _write(result.findings, stream, colour)
-    _tail(result, stream)
+def render(result, stream, colour: bool = False, show_suppressed: bool = False, quiet: bool = False) -> None:
+    stats = Stats()
+    if not quiet:
+        _write(result.findings, stream, colour, show_suppressed, stats)
+    _tail(result, stream, stats, quiet)
 
 
-def _tail(result, stream) -> None:
-    for e in result.errors:
-        where = e.file + (f":{e.line}:{e.column}" if e.line else "")
-        stream.write(f"{where}: error: {e.message}\n")
+def _tail(result, stream, stats: Stats, quiet: bool = False) -> None:
+    if not quiet:
+        for e in result.errors:
+            where = e.file + (f":{e.line}:{e.column}" if e.line else "")
+            stream.write(f"{where}: error: {e.message}\n")
+        stats.write(stream)
     b = getattr(result, "baseline_stats", None)
-    if b:
+    if b and not quiet:
         stream.write(f"baseline {b['file']}: {b['matched']} unchanged (not shown), {b['new']} new, "
                      f"{b['stale']} stale entr{'y' if b['stale'] == 1 else 'ies'}"
                      f"{' (fixed or gone: rewrite it with --write-baseline)' if b['stale'] else ''}\n")
     s = summary(result)
     counts = ", ".join(f"{n} {sev}{'s' if n != 1 else ''}" for sev, n in sorted(s["by_severity"].items()))
     stream.write(f"{s['findings']} finding{'s' if s['findings'] != 1 else ''}"
-                 f"{' (' + counts + ')' if counts else ''} in {s['files']} file{'s' if s['files'] != 1 else ''}"
+                 f"{' (' + counts + ')' if counts else ''}"
+                 f"{', ' + str(s['suppressed']) + ' suppressed' if s['suppressed'] else ''}"
+                 f" in {s['files']} file{'s' if s['files'] != 1 else ''}"
                  f"{', ' + str(s['errors']) + ' input error' + ('s' if s['errors'] != 1 else '') if s['errors'] else ''}\n")
