@@ -190,14 +190,47 @@ def rules(rule_id, fmt):
     click.echo(catalog.render_rule(rule, fmt), nl=False)
 
 
+HOOK_USAGE = ("pre-commit: the hook's arguments must end with `--` "
+              "(args: [--pss-level, baseline, --]): pre-commit appends file names right after them, "
+              "and a file may be named like an option")
+
+
+def hook_argv(argv: list[str]) -> list[str]:
+    """`pre-commit OPTIONS -- FILES` as scan's argv, where every FILE stays a path.
+
+    pre-commit runs `entry args files` with no `--` of its own, so a staged file named
+    `--write-baseline=x.json` would be read as an option and could turn the verdict off.
+    The hook definition's default args are `[--]`, and a user's own args must end with it;
+    pre-commit only passes names ending in .yaml/.yml/.json, so a bare `--` can only come
+    from the hook's args, never from a file name.  Without one we refuse: a wrong guess
+    here would let a file decide the options."""
+    if "--" not in argv:
+        _fail(HOOK_USAGE)
+    cut = argv.index("--")
+    files = argv[cut + 1:]
+    if not files:
+        sys.exit(EXIT_CLEAN)  # pre-commit passed no file: nothing to scan (not the whole tree)
+    return ["scan", *argv[:cut], "--", *files]
+
+
+@cli.command("pre-commit", context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+             add_help_option=False)
+def pre_commit_command():
+    """The pre-commit hook: `pre-commit [SCAN OPTIONS] -- FILES`; every FILE is a path."""
+    _fail(HOOK_USAGE)  # main() handles this command before click parses (and drops) the `--`
+
+
 def main():
     # A file name that is not UTF-8 (kept by Python as surrogate escapes) must not crash the
     # report: print it as \udcXX, which is also a valid escape inside JSON strings.
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    args = sys.argv[1:]
     try:
-        cli(prog_name="kubelint-cc")
+        if args[:1] == ["pre-commit"]:
+            args = hook_argv(args[1:])
+        cli(args=args, prog_name="kubelint-cc")
     except KeyboardInterrupt:
         sys.exit(130)
     except BrokenPipeError:
