@@ -88,7 +88,9 @@ def discover(paths: list[str]) -> str | None:
         if os.path.isfile(pyproject) and _pyproject_section(pyproject) is not None:
             return pyproject
         parent = os.path.dirname(here)
-        if parent == here or os.path.isdir(os.path.join(here, ".git")):
+        # `.git` is a file in worktrees and submodules: either way this is the repository's
+        # top, and a config above it belongs to someone else.
+        if parent == here or os.path.lexists(os.path.join(here, ".git")):
             return None
         here = parent
 
