@@ -45,3 +45,80 @@ def test_config_discovery_stops_at_a_git_file(tmp_path, kind):
     (repo / "pod.yaml").write_text(PRIVILEGED_POD)
     proc, out = cli("scan", "--format", "json", "--pss-level", "baseline", repo / "pod.yaml")
     assert proc.returncode == 1 and rules_of(proc) == ["privileged"], out
+
+
+def _repo(tmp_path, git_file=False):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    if git_file:
+        (repo / ".git").write_text("gitdir: /elsewhere\n")
+    else:
+        (repo / ".git").mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "credentials").write_text(f"https://user:{SECRET}@example.com\n")
+    (outside / "pod.yaml").write_text(PRIVILEGED_POD.replace("name: bad", f"name: {SECRET}"))
+    return repo, outside
+
+
+@pytest.mark.parametrize("name", [".kubelint-cc.yaml", "pyproject.toml"])
+def test_a_config_linked_outside_the_repository_is_not_read(tmp_path, name):
+    repo, outside = _repo(tmp_path)
+    (repo / name).symlink_to(outside / "credentials")
+    (repo / "pod.yaml").write_text(PRIVILEGED_POD)
+    for fmt in ("text", "json", "sarif"):
+        proc, out = cli("scan", "--format", fmt, repo)
+        assert proc.returncode == 2, out
+        assert "symbolic link to a file outside the repository: not read" in out
+        assert SECRET not in out
+
+
+def test_a_config_link_inside_the_repository_is_read(tmp_path):
+    repo, _ = _repo(tmp_path)
+    (repo / "shared").mkdir()
+    (repo / "shared" / "kubelint.yaml").write_text("rules: {ignore: [privileged]}\n")
+    (repo / "deploy").mkdir()
+    (repo / "deploy" / ".kubelint-cc.yaml").symlink_to("../shared/kubelint.yaml")
+    (repo / "deploy" / "pod.yaml").write_text(PRIVILEGED_POD)
+    proc, out = cli("scan", "--format", "json", "--pss-level", "baseline", repo / "deploy")
+    assert proc.returncode == 0, out
+
+
+def test_config_errors_quote_a_short_escaped_excerpt(tmp_path):
+    repo, _ = _repo(tmp_path)
+    (repo / ".kubelint-cc.yaml").write_text('"' + "\\e[31m\\n::error file=x::" + "A" * 100_000 + '"\n')
+    proc, out = cli("scan", repo)
+    assert proc.returncode == 2
+    assert len(proc.stderr) < 1000, proc.stderr[:2000]
+    assert "\x1b" not in out and "\n::error" not in out
+    assert "[31m\\n::error file=x::AAA" in out  # the excerpt, escaped
+
+
+def test_links_out_of_the_repository_are_not_followed(tmp_path):
+    repo, outside = _repo(tmp_path)
+    (repo / "evil.yaml").symlink_to(outside / "credentials")
+    (repo / "pods.d").symlink_to(outside)
+    (repo / "root.d").symlink_to("/")
+    (repo / "sub").symlink_to(outside)
+    # Links that stay in the repository are followed, wherever the scan starts.
+    (repo / "common").mkdir()
+    (repo / "common" / "pod.yaml").write_text(PRIVILEGED_POD)
+    (repo / "deploy").mkdir()
+    (repo / "deploy" / "shared").symlink_to("../common")
+    for fmt in ("text", "json", "sarif"):
+        proc, out = cli("scan", "--format", fmt, "--pss-level", "baseline", repo, repo / "sub" / "pod.yaml",
+                        timeout=30)
+        assert proc.returncode == 2, out
+        assert SECRET not in out, out
+        assert "/proc/" not in out and "/etc/" not in out, out  # (SARIF's rule help names `/etc`)
+    proc, _ = cli("scan", "--format", "json", "--pss-level", "baseline", repo, repo / "sub" / "pod.yaml")
+    doc = json.loads(proc.stdout)
+    assert sorted(os.path.relpath(e["file"], repo) for e in doc["errors"]) == [
+        "evil.yaml", "pods.d", "root.d", "sub", os.path.join("sub", "pod.yaml")]
+    assert {e["message"] for e in doc["errors"]} == {
+        "symbolic link leading outside the repository (or, outside a repository, the scanned directory): "
+        "not followed (--follow-external-symlinks follows it)"}
+    # (deploy/shared is the same directory as common: walked once)
+    assert [os.path.relpath(f["file"], repo) for f in doc["findings"]] == [os.path.join("common", "pod.yaml")]
+    proc, out = cli("scan", "--format", "json", "--pss-level", "baseline", repo / "deploy")
+    assert proc.returncode == 1 and len(json.loads(proc.stdout)["findings"]) == 1, out
