@@ -136,8 +136,9 @@ def exit_code(result, fail_on: str) -> int:
 def _open_output(output: str | None):
     if not output:
         return sys.stdout
+    from kubelint_cc import paths
     try:
-        return open(output, "w", encoding="utf-8", errors="backslashreplace")
+        return paths.open_text(output)  # atomic, and never through a link out of the repository
     except OSError as e:
         _fail(f"cannot write {output}: {e.strerror or e}")
 

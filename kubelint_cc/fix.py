@@ -38,7 +38,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -178,23 +177,12 @@ def _encoding(data: bytes):
 
 
 def _write(name: str, data: bytes) -> None:
-    """Atomically, keeping the file's mode, and through a symlink rather than replacing it."""
-    target = os.path.realpath(name)
-    if not os.access(target, os.W_OK):
+    """Atomically, keeping the file's mode, and through a symlink rather than replacing it
+    (but never one that leads out of the repository)."""
+    from kubelint_cc import paths
+    if not os.access(paths.write_target(name), os.W_OK):
         raise PermissionError(13, "permission denied")
-    directory = os.path.dirname(target)
-    fd, tmp = tempfile.mkstemp(prefix=".kubelint-cc-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, os.stat(target).st_mode & 0o7777)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    paths.write_bytes(name, data)
 
 
 def _lines(text: str) -> list[str]:

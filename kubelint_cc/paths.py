@@ -8,7 +8,10 @@ finally lead.
 """
 from __future__ import annotations
 
+import errno
 import os
+import stat
+import tempfile
 
 OUTSIDE = ("symbolic link leading outside the repository (or, outside a repository, the scanned "
            "directory): not followed (--follow-external-symlinks follows it)")
@@ -43,3 +46,87 @@ def within(path: str, root: str) -> bool:
     """Whether `path`, once every link in it is resolved, is `root` (a real path) or under it."""
     real = os.path.realpath(path)
     return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+WRITE_OUTSIDE = "symbolic link leading outside the repository: not written"
+
+
+def write_target(path: str) -> str:
+    """The real path to write `path` at.  A pull request can plant a link where a report or
+    baseline goes (`kubelint-cc.sarif -> ~/.bashrc`): a link out of the repository (of the
+    directory holding `path`; outside a repository, of that directory) is refused."""
+    real = os.path.realpath(path)
+    if not within(real, boundary(os.path.dirname(os.path.abspath(path)))):
+        raise OSError(errno.EPERM, WRITE_OUTSIDE)
+    return real
+
+
+def _new_file_mode(real: str) -> int:
+    """The mode the file keeps (if it exists) or would get from open() (mkstemp's is 0600)."""
+    try:
+        return os.stat(real).st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    """Writes `data` at `path`'s real path, atomically: a temporary file in the same
+    directory, renamed over the target, so a reader (or a crash) never sees half a file."""
+    real = write_target(path)
+    fd, tmp = tempfile.mkstemp(prefix=".kubelint-cc-", suffix=".tmp", dir=os.path.dirname(real))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, _new_file_mode(real))
+        os.replace(tmp, real)
+    except BaseException:
+        _unlink(tmp)
+        raise
+
+
+def open_text(path: str):
+    """A text stream that becomes `path` when closed (see write_bytes).  A character device
+    or FIFO (`-o /dev/stdout`) is opened as it is: there is no file to replace."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        st = None
+    if st is not None and (stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
+        return open(path, "w", encoding="utf-8", errors="backslashreplace")
+    real = write_target(path)
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "is a directory")
+    return _AtomicText(real)
+
+
+class _AtomicText:
+    def __init__(self, real: str):
+        self.real = real
+        fd, self.tmp = tempfile.mkstemp(prefix=".kubelint-cc-", suffix=".tmp", dir=os.path.dirname(real))
+        self.file = os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace")
+
+    def __getattr__(self, name):
+        return getattr(self.file, name)
+
+    def isatty(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        if self.file.closed:
+            return
+        try:
+            self.file.close()
+            os.chmod(self.tmp, _new_file_mode(self.real))
+            os.replace(self.tmp, self.real)
+        except BaseException:
+            _unlink(self.tmp)
+            raise
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

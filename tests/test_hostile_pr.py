@@ -122,3 +122,64 @@ def test_links_out_of_the_repository_are_not_followed(tmp_path):
     assert [os.path.relpath(f["file"], repo) for f in doc["findings"]] == [os.path.join("common", "pod.yaml")]
     proc, out = cli("scan", "--format", "json", "--pss-level", "baseline", repo / "deploy")
     assert proc.returncode == 1 and len(json.loads(proc.stdout)["findings"]) == 1, out
+
+
+@pytest.mark.parametrize("option", ["--write-baseline", "--output", "-o"])
+def test_reports_and_baselines_are_never_written_through_a_link_out(tmp_path, option):
+    repo, outside = _repo(tmp_path)
+    bashrc = outside / "bashrc"
+    bashrc.write_text("echo hello\n")
+    (repo / "pod.yaml").write_text(PRIVILEGED_POD)
+    (repo / "report.json").symlink_to(bashrc)
+    proc, out = cli("scan", "--format", "json", option, "report.json", "pod.yaml", cwd=repo)
+    assert proc.returncode == 2, out
+    assert "symbolic link leading outside the repository: not written" in out
+    assert bashrc.read_text() == "echo hello\n"
+    assert sorted(os.listdir(outside)) == ["bashrc", "credentials", "pod.yaml"]  # no temporary file either
+
+
+@pytest.mark.parametrize("option", ["--write-baseline", "--output"])
+def test_writes_are_atomic_to_the_real_path_inside(tmp_path, option):
+    repo, _ = _repo(tmp_path)
+    (repo / "pod.yaml").write_text(PRIVILEGED_POD)
+    (repo / "reports").mkdir()
+    (repo / "reports" / "report.json").write_text("old\n")
+    os.chmod(repo / "reports" / "report.json", 0o640)
+    (repo / "report.json").symlink_to("reports/report.json")  # a link inside the repository: followed
+    inode = (repo / "reports" / "report.json").stat().st_ino
+    proc, out = cli("scan", "--format", "json", option, "report.json", "pod.yaml", cwd=repo)
+    assert proc.returncode in (0, 1), out
+    assert (repo / "report.json").is_symlink()  # the link stays; its target is replaced
+    assert json.loads((repo / "reports" / "report.json").read_text())
+    assert (repo / "reports" / "report.json").stat().st_mode & 0o777 == 0o640
+    # Replaced by a rename (a new inode), not rewritten in place: no reader sees half a file.
+    assert (repo / "reports" / "report.json").stat().st_ino != inode
+    assert sorted(os.listdir(repo / "reports")) == ["report.json"]  # no temporary file left
+
+
+def test_output_to_a_device_still_works(tmp_path):
+    proc, out = cli("scan", "--format", "json", "-o", "/dev/stdout", tmp_path)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["findings"] == [], out
+
+
+def test_fix_never_rewrites_a_manifest_outside_the_repository(tmp_path):
+    repo, outside = _repo(tmp_path)
+    before = (outside / "pod.yaml").read_text()
+    (repo / "pod.yaml").symlink_to(outside / "pod.yaml")
+    (repo / "pods.d").symlink_to(outside)
+    for args in (("fix", repo), ("fix", repo / "pod.yaml"), ("scan", "--fix", repo)):
+        proc, out = cli(*args)
+        assert proc.returncode == 2, out
+        assert (outside / "pod.yaml").read_text() == before
+        assert SECRET not in out
+
+
+def test_fix_writes_refuse_a_link_out_even_when_handed_one(tmp_path):
+    """Discovery already refuses such links; the writer checks again, on its own."""
+    from kubelint_cc import fix
+    repo, outside = _repo(tmp_path)
+    (repo / "pod.yaml").symlink_to(outside / "pod.yaml")
+    before = (outside / "pod.yaml").read_text()
+    with pytest.raises(OSError, match="not written"):
+        fix._write(str(repo / "pod.yaml"), b"changed\n")
+    assert (outside / "pod.yaml").read_text() == before
