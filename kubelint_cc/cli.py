@@ -24,7 +24,8 @@ def _version(ctx, param, value):
 
 
 def _fail(message: str) -> None:
-    click.echo(f"kubelint-cc: error: {message}", err=True)
+    from kubelint_cc.excerpt import escape  # messages can hold file names from the repository
+    click.echo(f"kubelint-cc: error: {escape(message)}", err=True)
     sys.exit(EXIT_ERROR)
 
 

@@ -42,3 +42,14 @@ def excerpt(value, limit: int = MAX_CHARS) -> str:
 def quoted(value, limit: int = MAX_CHARS) -> str:
     """excerpt(value) in double quotes, for values inside a sentence."""
     return f'"{excerpt(value, limit)}"'
+
+
+_PLAIN_START = re.compile(r"[\w./~-]")
+
+
+def path(name: str) -> str:
+    """A file name as a text report prints it at the start of a line: escaped, and never
+    starting like a CI log command (GitHub's `::error file=...::`, a `##[...]` or `##vso[`
+    line) or with blanks: a file may be named `::error file=x::spoofed.yaml`."""
+    name = escape(name)
+    return name if _PLAIN_START.match(name) else "./" + name

@@ -183,3 +183,44 @@ def test_fix_writes_refuse_a_link_out_even_when_handed_one(tmp_path):
     with pytest.raises(OSError, match="not written"):
         fix._write(str(repo / "pod.yaml"), b"changed\n")
     assert (outside / "pod.yaml").read_text() == before
+
+
+FORGED = r"\n::error file=real.yaml::SPOOFED\rreal.yaml:9:9: error privileged SPOOFED\e[2K\x85\u2028\x07\x9b"
+INJECTING_POD = f"""apiVersion: v1
+kind: Pod
+metadata:
+  name: "bad{FORGED}"
+  namespace: "ns{FORGED}"
+  labels: {{"a{FORGED}": 1, "a{FORGED}": 2}}
+spec:
+  containers:
+  - name: "app{FORGED}"
+    image: nginx
+    securityContext:
+      privileged: true
+      capabilities: {{add: ["SYS{FORGED}"]}}
+"""
+
+
+def test_text_output_escapes_names_and_values(tmp_path):
+    """Newlines, CR, ANSI escapes and other control characters in file names and YAML values
+    cannot forge report lines or CI log commands (`::error ...`)."""
+    (tmp_path / "::error file=x::named.yaml").write_text(INJECTING_POD)
+    (tmp_path / "new\nline\r\x1b[2K.yaml").write_text("kind: Pod\napiVersion: v1\nspec: [\n")
+    for args in (("scan", "."), ("scan", "-"), ("fix", "--diff", ".")):
+        proc = subprocess.run(_cli() + list(args), cwd=tmp_path, capture_output=True, timeout=60,
+                              input=INJECTING_POD.encode())
+        assert proc.returncode == 2 if args[0] == "scan" else proc.returncode in (0, 2), proc
+        for stream in (proc.stdout, proc.stderr):
+            text = stream.decode("utf-8", "replace")
+            assert "\x1b" not in text and "\r" not in text and "\x07" not in text and "\x9b" not in text, text
+            assert "\x85" not in text and "\u2028" not in text, text
+            for line in text.splitlines():
+                assert not line.lstrip().startswith("::"), line
+                assert not line.startswith("real.yaml"), line
+    proc = subprocess.run(_cli() + ["scan", "."], cwd=tmp_path, capture_output=True, timeout=60)
+    text = proc.stdout.decode()
+    assert "./::error file=x::named.yaml:12:7: error privileged container " in text, text
+    assert r'"app\n::error file=real.yaml::SPOOFED\rreal.yaml:9:9: error privileged SPOOFED\e[2K\x85\u2028\x07\x9b"' \
+        in text, text
+    assert r"new\nline\r\e[2K.yaml" in text, text

@@ -1,6 +1,7 @@
 """Compiler-style lines: file:line:col: severity control message (kind namespace/name)."""
 from __future__ import annotations
 
+from kubelint_cc.excerpt import escape, path
 from kubelint_cc.reporters import summary
 
 COLOURS = {"error": "\033[31m", "warning": "\033[33m", "note": "\033[36m"}
@@ -9,7 +10,7 @@ RESET = "\033[0m"
 
 def _object(obj: dict) -> str:
     ns = obj.get("namespace")
-    return f'{obj.get("kind")} {ns + "/" if ns else ""}{obj.get("name") or "<unnamed>"}'
+    return escape(f'{obj.get("kind")} {ns + "/" if ns else ""}{obj.get("name") or "<unnamed>"}')
 
 
 def _write(findings, stream, colour: bool) -> None:
@@ -17,7 +18,10 @@ def _write(findings, stream, colour: bool) -> None:
         if f.baseline == "unchanged":
             continue  # accepted in the baseline: JSON and SARIF keep it, marked; here it is only counted
         sev = f"{COLOURS[f.severity]}{f.severity}{RESET}" if colour and f.severity in COLOURS else f.severity
-        stream.write(f"{f.file}:{f.line}:{f.column}: {sev} {f.control or f.rule} {f.message} ({_object(f.object)})\n")
+        # Names, messages and objects come from the scanned files: escaped, so that a newline,
+        # a carriage return or an ANSI escape in them cannot forge a line or a CI log command.
+        stream.write(f"{path(f.file)}:{f.line}:{f.column}: {sev} {escape(f.control or f.rule)} {escape(f.message)} "
+                     f"({_object(f.object)})\n")
 
 
 class Stream:
@@ -40,11 +44,11 @@ def render(result, stream, colour: bool = False) -> None:
 
 def _tail(result, stream) -> None:
     for e in result.errors:
-        where = e.file + (f":{e.line}:{e.column}" if e.line else "")
-        stream.write(f"{where}: error: {e.message}\n")
+        where = path(e.file) + (f":{e.line}:{e.column}" if e.line else "")
+        stream.write(f"{where}: error: {escape(e.message)}\n")
     b = getattr(result, "baseline_stats", None)
     if b:
-        stream.write(f"baseline {b['file']}: {b['matched']} unchanged (not shown), {b['new']} new, "
+        stream.write(f"baseline {escape(b['file'])}: {b['matched']} unchanged (not shown), {b['new']} new, "
                      f"{b['stale']} stale entr{'y' if b['stale'] == 1 else 'ies'}"
                      f"{' (fixed or gone: rewrite it with --write-baseline)' if b['stale'] else ''}\n")
     s = summary(result)
