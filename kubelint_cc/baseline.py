@@ -62,9 +62,9 @@ def write(path: str, result) -> int:
     found = entries(result, _base_dir(path))
     doc = {"version": VERSION, "tool": TOOL, "findings": found}
     text = json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    from kubelint_cc import paths
     try:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
+        paths.write_bytes(path, text.encode("utf-8", "surrogateescape"))  # atomic, never out of the repository
     except OSError as e:
         raise BaselineError(f"cannot write baseline {path}: {e.strerror or e}") from None
     return sum(e["count"] for e in found)

@@ -27,7 +27,8 @@ def _version(ctx, param, value):
 
 
 def _fail(message: str) -> None:
-    click.echo(f"kubelint-cc: error: {message}", err=True)
+    from kubelint_cc.excerpt import escape  # messages can hold file names from the repository
+    click.echo(f"kubelint-cc: error: {escape(message)}", err=True)
     sys.exit(EXIT_ERROR)
 
 
@@ -67,15 +68,18 @@ def cli():
 @click.option("--color", "color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
               help="Colour the text format (auto: on a terminal, unless NO_COLOR or TERM=dumb; FORCE_COLOR or "
                    "CLICOLOR_FORCE turn it on).")
+@click.option("--follow-external-symlinks", is_flag=True,
+              help="Follow symbolic links that lead outside the repository (never on untrusted input).")
 def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, baseline_path, write_baseline_path,
-         do_fix, unsafe_fixes, show_suppressed, quiet, select, ignore, color):
+         do_fix, unsafe_fixes, show_suppressed, quiet, select, ignore, color, follow_external_symlinks):
     """Scan files and directories (default: .); `-` reads stdin."""
     from kubelint_cc.engine import Options, Scanner
     from kubelint_cc.progress import Progress
 
     paths = list(paths)
     cfg = _config(config_path, paths, select, ignore)
-    options = Options(level=pss_level, version=pss_version, config=cfg)
+    options = Options(level=pss_level, version=pss_version, config=cfg,
+                      follow_external_symlinks=follow_external_symlinks)
     if do_fix:
         from kubelint_cc import fix
         fix.fix_paths([p for p in paths if p != "-"] or ["."], write=True, unsafe=unsafe_fixes,
@@ -180,8 +184,9 @@ def exit_code(result, fail_on: str) -> int:
 def _open_output(output: str | None):
     if not output:
         return sys.stdout
+    from kubelint_cc import paths
     try:
-        return open(output, "w", encoding="utf-8", errors="backslashreplace")
+        return paths.open_text(output)  # atomic, and never through a link out of the repository
     except OSError as e:
         _fail(f"cannot write {output}: {e.strerror or e}")
 
@@ -241,14 +246,47 @@ def rules(rule_id, fmt):
                + catalog.render_table(fmt, found), nl=False)
 
 
+HOOK_USAGE = ("pre-commit: the hook's arguments must end with `--` "
+              "(args: [--pss-level, baseline, --]): pre-commit appends file names right after them, "
+              "and a file may be named like an option")
+
+
+def hook_argv(argv: list[str]) -> list[str]:
+    """`pre-commit OPTIONS -- FILES` as scan's argv, where every FILE stays a path.
+
+    pre-commit runs `entry args files` with no `--` of its own, so a staged file named
+    `--write-baseline=x.json` would be read as an option and could turn the verdict off.
+    The hook definition's default args are `[--]`, and a user's own args must end with it;
+    pre-commit only passes names ending in .yaml/.yml/.json, so a bare `--` can only come
+    from the hook's args, never from a file name.  Without one we refuse: a wrong guess
+    here would let a file decide the options."""
+    if "--" not in argv:
+        _fail(HOOK_USAGE)
+    cut = argv.index("--")
+    files = argv[cut + 1:]
+    if not files:
+        sys.exit(EXIT_CLEAN)  # pre-commit passed no file: nothing to scan (not the whole tree)
+    return ["scan", *argv[:cut], "--", *files]
+
+
+@cli.command("pre-commit", context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+             add_help_option=False)
+def pre_commit_command():
+    """The pre-commit hook: `pre-commit [SCAN OPTIONS] -- FILES`; every FILE is a path."""
+    _fail(HOOK_USAGE)  # main() handles this command before click parses (and drops) the `--`
+
+
 def main():
     # A file name that is not UTF-8 (kept by Python as surrogate escapes) must not crash the
     # report: print it as \udcXX, which is also a valid escape inside JSON strings.
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    args = sys.argv[1:]
     try:
-        cli(prog_name="kubelint-cc")
+        if args[:1] == ["pre-commit"]:
+            args = hook_argv(args[1:])
+        cli(args=args, prog_name="kubelint-cc")
     except KeyboardInterrupt:
         sys.exit(130)
     except BrokenPipeError:

@@ -10,6 +10,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubelint_cc import paths as pathutil
+from kubelint_cc.excerpt import excerpt
+
 CONFIG_NAMES = (".kubelint-cc.yaml", ".kubelint-cc.yml")
 DEFAULT_PEER_POD_CLASSES = ["kata-remote"]
 DEFAULT_WEBHOOK_SKIPPED = ["openshift-*", "kube-*"]
@@ -81,16 +84,24 @@ def discover(paths: list[str]) -> str | None:
     here = os.path.abspath(start)
     if not os.path.isdir(here):
         here = os.path.dirname(here)
+    top = None  # the real path of the repository's top, worked out when a config is found
     while True:
-        for name in CONFIG_NAMES:
+        for name in CONFIG_NAMES + ("pyproject.toml",):
             candidate = os.path.join(here, name)
-            if os.path.isfile(candidate):
+            if not os.path.isfile(candidate):
+                continue
+            if top is None:
+                top = pathutil.boundary(here)
+            if not pathutil.within(candidate, top):
+                # A pull request can add the link: its target (a credentials file, /etc/passwd)
+                # would be read and echoed in error messages.
+                raise ConfigError(f"{candidate}: symbolic link to a file outside the repository: not read")
+            if name != "pyproject.toml" or _pyproject_section(candidate) is not None:
                 return candidate
-        pyproject = os.path.join(here, "pyproject.toml")
-        if os.path.isfile(pyproject) and _pyproject_section(pyproject) is not None:
-            return pyproject
         parent = os.path.dirname(here)
-        if parent == here or os.path.isdir(os.path.join(here, ".git")):
+        # `.git` is a file in worktrees and submodules: either way this is the repository's
+        # top, and a config above it belongs to someone else.
+        if parent == here or os.path.lexists(os.path.join(here, ".git")):
             return None
         here = parent
 
@@ -162,13 +173,13 @@ def _load_yaml(path: str):
         problems.append(e)
     if problems:
         p = problems[0]
-        raise ConfigError(f"{path}:{p.node.start_mark.line + 1}:{p.node.start_mark.column + 1}: {p}")
+        raise ConfigError(f"{path}:{p.node.start_mark.line + 1}:{p.node.start_mark.column + 1}: {excerpt(str(p), 300)}")
     return data, nodes[0]
 
 
 def _yaml_where(path: str, root, steps) -> str:
     from kubelint_cc import yamltree
-    dotted = ".".join(str(s) for s in steps) or "(top level)"
+    dotted = excerpt(".".join(str(s) for s in steps) or "(top level)")
     if root is None:
         return f"{path}: {dotted}"
     line, col = yamltree.locate(root, tuple(steps))
@@ -187,9 +198,14 @@ def _validate(data: Any, where) -> None:
         extra = sorted(set(e.instance) - set(e.schema.get("properties", {})))
         if extra:
             steps.append(extra[0])
-            raise ConfigError(f"{where(steps)}: unknown key {extra[0]!r}"
+            raise ConfigError(f"{where(steps)}: unknown key {excerpt(repr(extra[0]))}"
                               f" (allowed: {', '.join(sorted(e.schema.get('properties', {})))})")
-    raise ConfigError(f"{where(steps)}: {e.message}")
+    # jsonschema's message quotes the whole value (a whole file, if the config is one string):
+    # quote a short excerpt of it instead.
+    message, value = e.message, repr(e.instance)
+    if value in message:
+        message = message.replace(value, excerpt(value), 1)
+    raise ConfigError(f"{where(steps)}: {excerpt(message, 300)}")
 
 
 def _build(path: str, data: dict) -> Config:

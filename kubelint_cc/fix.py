@@ -38,7 +38,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +45,8 @@ from typing import Any
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from kubelint_cc import load, yamltree
+from kubelint_cc.excerpt import escape
+from kubelint_cc.excerpt import path as shown
 
 FIXABLE = ("allowPrivilegeEscalation", "capabilities_restricted", "seccompProfile_restricted",
            "runAsNonRoot", "privileged")
@@ -102,8 +103,8 @@ def fix_paths(paths: list[str], write: bool, unsafe: bool, out, exclude=None, op
         code = 2
         if show_errors:
             for e in result.errors:
-                where = e.file + (f":{e.line}:{e.column}" if e.line else "")
-                print(f"{where}: error: {e.message}", file=sys.stderr)
+                where = shown(e.file) + (f":{e.line}:{e.column}" if e.line else "")
+                print(f"{where}: error: {escape(e.message)}", file=sys.stderr)
     by_file: dict[str, list] = {}
     for f in result.findings:
         if f.control in FIXABLE and f.counts():
@@ -113,9 +114,9 @@ def fix_paths(paths: list[str], write: bool, unsafe: bool, out, exclude=None, op
     for name in sorted(by_file):
         outcome, encoding = fix_file(name, by_file[name], unsafe)
         for line, control, reason in outcome.left:
-            print(f"{name}:{line}: not fixed: {control}: {reason}", file=messages)
+            print(f"{shown(name)}:{line}: not fixed: {control}: {escape(reason)}", file=messages)
         if outcome.skipped:
-            print(f"skipped {name}: {outcome.skipped}", file=messages)
+            print(f"skipped {escape(name)}: {escape(outcome.skipped)}", file=messages)
             continue
         if outcome.new_text is None:
             continue
@@ -124,7 +125,7 @@ def fix_paths(paths: list[str], write: bool, unsafe: bool, out, exclude=None, op
             try:
                 _write(name, new_bytes)
             except OSError as e:
-                print(f"kubelint-cc: error: cannot write {name}: {e.strerror or e}", file=sys.stderr)
+                print(f"kubelint-cc: error: cannot write {escape(name)}: {e.strerror or e}", file=sys.stderr)
                 code = 2
                 continue
         else:
@@ -132,7 +133,7 @@ def fix_paths(paths: list[str], write: bool, unsafe: bool, out, exclude=None, op
         changed += 1
         total += outcome.fixed
         verb = "fixed" if write else "would fix"
-        print(f"{verb} {name}: {_counts(outcome.fixed)}", file=messages)
+        print(f"{verb} {escape(name)}: {_counts(outcome.fixed)}", file=messages)
     n = sum(total.values())
     verb = "fixed" if write else "would fix"
     print(f"{verb} {n} finding{'s' if n != 1 else ''} in {changed} file{'s' if changed != 1 else ''}",
@@ -178,23 +179,12 @@ def _encoding(data: bytes):
 
 
 def _write(name: str, data: bytes) -> None:
-    """Atomically, keeping the file's mode, and through a symlink rather than replacing it."""
-    target = os.path.realpath(name)
-    if not os.access(target, os.W_OK):
+    """Atomically, keeping the file's mode, and through a symlink rather than replacing it
+    (but never one that leads out of the repository)."""
+    from kubelint_cc import paths
+    if not os.access(paths.write_target(name), os.W_OK):
         raise PermissionError(13, "permission denied")
-    directory = os.path.dirname(target)
-    fd, tmp = tempfile.mkstemp(prefix=".kubelint-cc-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, os.stat(target).st_mode & 0o7777)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    paths.write_bytes(name, data)
 
 
 def _lines(text: str) -> list[str]:

@@ -13,6 +13,8 @@ import stat
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from kubelint_cc import paths as pathutil
+
 EXTENSIONS = (".yaml", ".yml", ".json")
 MAX_FILE_BYTES = 64 * 1024 * 1024  # far above any manifest; keeps a stray dump from eating memory
 STDIN = "-"
@@ -36,11 +38,14 @@ class Source:
     data: bytes | None = None
 
 
-def discover(paths: list[str], errors: list[LoadError], exclude=None) -> Iterator[Source]:
+def discover(paths: list[str], errors: list[LoadError], exclude=None,
+             follow_external: bool = False) -> Iterator[Source]:
     """Yields sources in a stable order.  Directories recurse (skipping .git and other
-    dot-directories); symbolic links are followed wherever they point, as kubectl and
-    git do, but a directory reached twice (a link loop) is walked once; only regular
-    files are ever opened: FIFOs, sockets and devices are reported, never read."""
+    dot-directories); symbolic links are followed while they stay inside the repository
+    (or, outside one, the scanned directory): one leading out is reported and not followed
+    unless `follow_external`, so a pull request cannot make the scan read the runner's
+    files.  A directory reached twice (a link loop) is walked once; only regular files are
+    ever opened: FIFOs, sockets and devices are reported, never read."""
     seen_dirs: set[tuple[int, int]] = set()
     for path in paths or ["."]:
         if path == STDIN:
@@ -51,8 +56,14 @@ def discover(paths: list[str], errors: list[LoadError], exclude=None) -> Iterato
         except OSError as e:
             errors.append(LoadError(path, _os_message(e, initial=True)))
             continue
+        root = None
+        if not follow_external:
+            root = pathutil.boundary(path)
+            if not pathutil.within(path, root):
+                errors.append(LoadError(path, pathutil.OUTSIDE))
+                continue
         if stat.S_ISDIR(st.st_mode):
-            yield from _walk(path, errors, seen_dirs, exclude)
+            yield from _walk(path, errors, seen_dirs, exclude, root)
         elif stat.S_ISREG(st.st_mode):
             if not (exclude and exclude(path)):
                 yield Source(path)
@@ -63,8 +74,9 @@ def discover(paths: list[str], errors: list[LoadError], exclude=None) -> Iterato
 NOT_REGULAR = "not a regular file (FIFO, socket or device): not read"
 
 
-def _walk(top: str, errors: list[LoadError], seen: set, exclude) -> Iterator[Source]:
-    """Depth first, entries in name order; iterative, so no tree is too deep to walk."""
+def _walk(top: str, errors: list[LoadError], seen: set, exclude, root: str | None) -> Iterator[Source]:
+    """Depth first, entries in name order; iterative, so no tree is too deep to walk.
+    With `root` (a real path), a symbolic link that leads out of it is reported, not followed."""
     stack = [iter(_entries(top, errors, seen))]
     while stack:
         entry = next(stack[-1], None)
@@ -76,6 +88,9 @@ def _walk(top: str, errors: list[LoadError], seen: set, exclude) -> Iterator[Sou
         if exclude and exclude(path):
             continue
         try:
+            if root is not None and item.is_symlink() and _wanted(item) and not pathutil.within(path, root):
+                errors.append(LoadError(path, pathutil.OUTSIDE))
+                continue
             is_dir = item.is_dir()  # follows symlinks; loops are cut by `seen`
             is_file = item.is_file()
         except OSError as e:
@@ -97,6 +112,11 @@ def _walk(top: str, errors: list[LoadError], seen: set, exclude) -> Iterator[Sou
                     errors.append(LoadError(path, _os_message(e)))
             else:
                 errors.append(LoadError(path, NOT_REGULAR))
+
+
+def _wanted(item) -> bool:
+    """Whether the walk would use this entry: a manifest, or a directory it descends into."""
+    return item.name.endswith(EXTENSIONS) or not item.name.startswith(".") and item.is_dir()
 
 
 def _entries(top: str, errors: list[LoadError], seen: set) -> list:

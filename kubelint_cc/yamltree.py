@@ -18,6 +18,8 @@ from typing import Any
 
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+from kubelint_cc.excerpt import quoted
+
 MAX_DEPTH = 256  # levels below a document root; real objects stay under 40
 
 _NULL = {"", "~", "null", "Null", "NULL"}
@@ -187,7 +189,7 @@ class _Converter:
             if key in seen:
                 first = seen[key].start_mark
                 where = f"line {first.line + 1}, column {first.column + 1}"
-                self.errors.append(TreeError(f'duplicate key "{key}" (first defined at {where})', knode))
+                self.errors.append(TreeError(f'duplicate key {quoted(key)} (first defined at {where})', knode))
             seen[key] = knode
             out[key] = self.convert(vnode, depth + 1)
         for k, v in merged.items():

@@ -347,7 +347,7 @@ def test_symlink_loops(tmp_path):
     assert [f["file"] for f in doc["findings"]] == [str(tmp_path / "good.yaml")]  # once, not once per loop
 
 
-def test_symlinks_out_of_the_tree_are_followed(tmp_path):
+def test_symlinks_out_of_the_tree_are_reported_not_followed(tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "pod.yaml").write_text(GOOD_POD)
@@ -355,9 +355,17 @@ def test_symlinks_out_of_the_tree_are_followed(tmp_path):
     tree.mkdir()
     (tree / "link.yaml").symlink_to(outside / "pod.yaml")
     (tree / "dir").symlink_to(outside)
+    (tree / "inside.yaml").symlink_to("dir/pod.yaml")  # a relative link through another: outside too
     code, doc = scan(tree)
+    assert code == 2 and not doc["findings"]
+    assert sorted((e["file"], e["message"].split(":")[0]) for e in doc["errors"]) == [
+        (str(tree / name), "symbolic link leading outside the repository (or, outside a repository, the scanned "
+                           "directory)") for name in ("dir", "inside.yaml", "link.yaml")]
+    # For local use, an option follows them.
+    code, doc = scan(tree, "--follow-external-symlinks")
     assert code == 1 and not doc["errors"]
-    assert sorted(f["file"] for f in doc["findings"]) == [str(tree / "dir" / "pod.yaml"), str(tree / "link.yaml")]
+    assert sorted(f["file"] for f in doc["findings"]) == [
+        str(tree / "dir" / "pod.yaml"), str(tree / "inside.yaml"), str(tree / "link.yaml")]
 
 
 def test_fifos_sockets_and_devices_are_never_read(tmp_path):

@@ -211,12 +211,30 @@ def test_config_exclude_applies_to_the_files_pre_commit_passes(app):
 
 
 def test_args_from_the_readme_reach_the_scan(app):
-    """`args` go before the file names: `--fail-on error` lets warnings through."""
+    """`args` go before the file names, ending with `--`: `--fail-on error` lets warnings through."""
     assert app({"deploy/almost.yaml": WARNING_ONLY_POD})[0].returncode == 1
     config = app.repo / ".pre-commit-config.yaml"
     original = config.read_text()
-    proc, moved = app({".pre-commit-config.yaml": original + "    args: [--pss-level, baseline, --fail-on, error]\n",
+    proc, moved = app({".pre-commit-config.yaml": original + "    args: [--pss-level, baseline, --fail-on, error, --]\n",
                        "deploy/almost.yaml": WARNING_ONLY_POD})
     assert proc.returncode == 0 and moved, proc.output
+    # Without the `--`, file names could not be told from options: the hook refuses to run.
+    proc, moved = app({".pre-commit-config.yaml": original + "    args: [--fail-on, error]\n",
+                       "deploy/good.yaml": RESTRICTED_POD})
+    assert proc.returncode != 0 and not moved, proc.output
+    assert "must end with `--`" in proc.output, proc.output
     proc, moved = app({".pre-commit-config.yaml": original})  # as the other tests expect it
     assert proc.returncode == 0 and moved, proc.output
+
+
+@pytest.mark.parametrize("name", ["--write-baseline=x.json", "--fail-on=never.yaml", "--output=deploy/pod.yaml",
+                                  "--config=evil.yaml", "-o.json"])
+def test_a_file_named_like_an_option_is_a_path(app, name):
+    """pre-commit appends file names without `--`: a staged file named like an option must
+    not turn the verdict off (or overwrite a file); it is scanned as the path it is."""
+    files = {"deploy/pod.yaml": PRIVILEGED_POD, name: "",
+             "evil.yaml": "pss: {level: baseline}\nrules: {ignore: [privileged]}\n"}
+    proc, moved = app(files)
+    assert proc.returncode != 0 and not moved, proc.output
+    assert "exit code: 1" in proc.output and "deploy/pod.yaml:10:7: error privileged " in proc.output, proc.output
+    assert not (app.repo / "x.json").exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from kubelint_cc.excerpt import escape, path
 from kubelint_cc.reporters import summary
 
 COLOURS = {"error": "\033[31m", "warning": "\033[33m", "note": "\033[36m"}
@@ -19,7 +20,7 @@ RANK = {"error": 2, "warning": 1, "note": 0}
 
 def _object(obj: dict) -> str:
     ns = obj.get("namespace")
-    return f'{obj.get("kind")} {ns + "/" if ns else ""}{obj.get("name") or "<unnamed>"}'
+    return escape(f'{obj.get("kind")} {ns + "/" if ns else ""}{obj.get("name") or "<unnamed>"}')
 
 
 class Stats:
@@ -68,7 +69,10 @@ def _write(findings, stream, colour: bool, show_suppressed: bool, stats: Stats |
         if stats is not None:
             stats.add(f)
         sev = f"{COLOURS[f.severity]}{f.severity}{RESET}" if colour and f.severity in COLOURS else f.severity
-        stream.write(f"{f.file}:{f.line}:{f.column}: {sev}: [{f.rule}] {f.message} ({_object(f.object)})\n")
+        # Names, messages and objects come from the scanned files: escaped, so that a newline,
+        # a carriage return or an ANSI escape in them cannot forge a line or a CI log command.
+        stream.write(f"{path(f.file)}:{f.line}:{f.column}: {sev}: [{escape(f.rule)}] {escape(f.message)} "
+                     f"({_object(f.object)})\n")
 
 
 class Stream:
@@ -96,12 +100,12 @@ def render(result, stream, colour: bool = False, show_suppressed: bool = False, 
 def _tail(result, stream, stats: Stats, quiet: bool = False) -> None:
     if not quiet:
         for e in result.errors:
-            where = e.file + (f":{e.line}:{e.column}" if e.line else "")
-            stream.write(f"{where}: error: {e.message}\n")
+            where = path(e.file) + (f":{e.line}:{e.column}" if e.line else "")
+            stream.write(f"{where}: error: {escape(e.message)}\n")
         stats.write(stream)
     b = getattr(result, "baseline_stats", None)
     if b and not quiet:
-        stream.write(f"baseline {b['file']}: {b['matched']} unchanged (not shown), {b['new']} new, "
+        stream.write(f"baseline {escape(b['file'])}: {b['matched']} unchanged (not shown), {b['new']} new, "
                      f"{b['stale']} stale entr{'y' if b['stale'] == 1 else 'ies'}"
                      f"{' (fixed or gone: rewrite it with --write-baseline)' if b['stale'] else ''}\n")
     s = summary(result)

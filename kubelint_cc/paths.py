@@ -1,0 +1,132 @@
+"""Where a repository ends, and whether a path stays inside it.
+
+A pull request can add symbolic links.  One that leads out of the repository could make
+the scan read (and quote) files of the machine it runs on, walk the whole filesystem
+(`root.d -> /`), or make a write land outside.  Everything here works on real paths
+(os.path.realpath), so `..`, nested links and link chains are all judged by where they
+finally lead.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import tempfile
+
+OUTSIDE = ("symbolic link leading outside the repository (or, outside a repository, the scanned "
+           "directory): not followed (--follow-external-symlinks follows it)")
+
+
+def repo_root(start: str) -> str | None:
+    """The nearest directory at or above `start` that holds `.git` (a directory, or a file
+    in worktrees and submodules), found by name: a directory reached through a symbolic link
+    is not taken for the top, so a link to another checkout cannot widen the boundary."""
+    here = os.path.abspath(start)
+    while True:
+        if os.path.lexists(os.path.join(here, ".git")) and not os.path.islink(here):
+            return here
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        here = parent
+
+
+def boundary(path: str) -> str:
+    """The real directory that a scan of `path` must stay in: its repository's top, else the
+    directory itself (or, for a file, the directory holding it)."""
+    absolute = os.path.abspath(path)
+    start = absolute if os.path.isdir(absolute) and not os.path.islink(absolute) else os.path.dirname(absolute)
+    root = repo_root(start)
+    if root is None:
+        root = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
+    return os.path.realpath(root)
+
+
+def within(path: str, root: str) -> bool:
+    """Whether `path`, once every link in it is resolved, is `root` (a real path) or under it."""
+    real = os.path.realpath(path)
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+WRITE_OUTSIDE = "symbolic link leading outside the repository: not written"
+
+
+def write_target(path: str) -> str:
+    """The real path to write `path` at.  A pull request can plant a link where a report or
+    baseline goes (`kubelint-cc.sarif -> ~/.bashrc`): a link out of the repository (of the
+    directory holding `path`; outside a repository, of that directory) is refused."""
+    real = os.path.realpath(path)
+    if not within(real, boundary(os.path.dirname(os.path.abspath(path)))):
+        raise OSError(errno.EPERM, WRITE_OUTSIDE)
+    return real
+
+
+def _new_file_mode(real: str) -> int:
+    """The mode the file keeps (if it exists) or would get from open() (mkstemp's is 0600)."""
+    try:
+        return os.stat(real).st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    """Writes `data` at `path`'s real path, atomically: a temporary file in the same
+    directory, renamed over the target, so a reader (or a crash) never sees half a file."""
+    real = write_target(path)
+    fd, tmp = tempfile.mkstemp(prefix=".kubelint-cc-", suffix=".tmp", dir=os.path.dirname(real))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, _new_file_mode(real))
+        os.replace(tmp, real)
+    except BaseException:
+        _unlink(tmp)
+        raise
+
+
+def open_text(path: str):
+    """A text stream that becomes `path` when closed (see write_bytes).  A character device
+    or FIFO (`-o /dev/stdout`) is opened as it is: there is no file to replace."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        st = None
+    if st is not None and (stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
+        return open(path, "w", encoding="utf-8", errors="backslashreplace")
+    real = write_target(path)
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "is a directory")
+    return _AtomicText(real)
+
+
+class _AtomicText:
+    def __init__(self, real: str):
+        self.real = real
+        fd, self.tmp = tempfile.mkstemp(prefix=".kubelint-cc-", suffix=".tmp", dir=os.path.dirname(real))
+        self.file = os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace")
+
+    def __getattr__(self, name):
+        return getattr(self.file, name)
+
+    def isatty(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        if self.file.closed:
+            return
+        try:
+            self.file.close()
+            os.chmod(self.tmp, _new_file_mode(self.real))
+            os.replace(self.tmp, self.real)
+        except BaseException:
+            _unlink(self.tmp)
+            raise
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

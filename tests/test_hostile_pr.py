@@ -1,0 +1,226 @@
+"""A pull request is hostile (issue 13): nothing it contains may change the verdict, leak
+a file from outside the repository, forge output lines or exhaust the runner.  Every run
+is the installed CLI in a subprocess with a timeout; the pre-commit case is in
+test_precommit.py."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import _cli
+
+PRIVILEGED_POD = """apiVersion: v1
+kind: Pod
+metadata: {name: bad}
+spec:
+  containers:
+  - name: app
+    image: nginx
+    securityContext: {privileged: true}
+"""
+SECRET = "s3cr3t-0utside-the-repo"
+
+
+def cli(*args, cwd=None, input=None, timeout=60):
+    proc = subprocess.run(_cli() + [str(a) for a in args], cwd=cwd, input=input, capture_output=True,
+                          timeout=timeout)
+    out = proc.stdout.decode("utf-8", "replace") + proc.stderr.decode("utf-8", "replace")
+    assert "Traceback" not in out and "internal error" not in out, out
+    return proc, out
+
+
+def rules_of(proc):
+    return sorted(f["control"] for f in json.loads(proc.stdout)["findings"])
+
+
+@pytest.mark.parametrize("kind", ["worktree", "submodule"])
+def test_config_discovery_stops_at_a_git_file(tmp_path, kind):
+    """In a worktree or submodule `.git` is a file; the config above it is not the repository's."""
+    (tmp_path / ".kubelint-cc.yaml").write_text("rules: {ignore: [privileged]}\n")
+    repo = tmp_path / kind
+    repo.mkdir()
+    (repo / ".git").write_text("gitdir: ../.git/worktrees/x\n")
+    (repo / "pod.yaml").write_text(PRIVILEGED_POD)
+    proc, out = cli("scan", "--format", "json", "--pss-level", "baseline", repo / "pod.yaml")
+    assert proc.returncode == 1 and rules_of(proc) == ["privileged"], out
+
+
+def _repo(tmp_path, git_file=False):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    if git_file:
+        (repo / ".git").write_text("gitdir: /elsewhere\n")
+    else:
+        (repo / ".git").mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "credentials").write_text(f"https://user:{SECRET}@example.com\n")
+    (outside / "pod.yaml").write_text(PRIVILEGED_POD.replace("name: bad", f"name: {SECRET}"))
+    return repo, outside
+
+
+@pytest.mark.parametrize("name", [".kubelint-cc.yaml", "pyproject.toml"])
+def test_a_config_linked_outside_the_repository_is_not_read(tmp_path, name):
+    repo, outside = _repo(tmp_path)
+    (repo / name).symlink_to(outside / "credentials")
+    (repo / "pod.yaml").write_text(PRIVILEGED_POD)
+    for fmt in ("text", "json", "sarif"):
+        proc, out = cli("scan", "--format", fmt, repo)
+        assert proc.returncode == 2, out
+        assert "symbolic link to a file outside the repository: not read" in out
+        assert SECRET not in out
+
+
+def test_a_config_link_inside_the_repository_is_read(tmp_path):
+    repo, _ = _repo(tmp_path)
+    (repo / "shared").mkdir()
+    (repo / "shared" / "kubelint.yaml").write_text("rules: {ignore: [privileged]}\n")
+    (repo / "deploy").mkdir()
+    (repo / "deploy" / ".kubelint-cc.yaml").symlink_to("../shared/kubelint.yaml")
+    (repo / "deploy" / "pod.yaml").write_text(PRIVILEGED_POD)
+    proc, out = cli("scan", "--format", "json", "--pss-level", "baseline", repo / "deploy")
+    assert proc.returncode == 0, out
+
+
+def test_config_errors_quote_a_short_escaped_excerpt(tmp_path):
+    repo, _ = _repo(tmp_path)
+    (repo / ".kubelint-cc.yaml").write_text('"' + "\\e[31m\\n::error file=x::" + "A" * 100_000 + '"\n')
+    proc, out = cli("scan", repo)
+    assert proc.returncode == 2
+    assert len(proc.stderr) < 1000, proc.stderr[:2000]
+    assert "\x1b" not in out and "\n::error" not in out
+    assert "[31m\\n::error file=x::AAA" in out  # the excerpt, escaped
+
+
+def test_links_out_of_the_repository_are_not_followed(tmp_path):
+    repo, outside = _repo(tmp_path)
+    (repo / "evil.yaml").symlink_to(outside / "credentials")
+    (repo / "pods.d").symlink_to(outside)
+    (repo / "root.d").symlink_to("/")
+    (repo / "sub").symlink_to(outside)
+    # Links that stay in the repository are followed, wherever the scan starts.
+    (repo / "common").mkdir()
+    (repo / "common" / "pod.yaml").write_text(PRIVILEGED_POD)
+    (repo / "deploy").mkdir()
+    (repo / "deploy" / "shared").symlink_to("../common")
+    for fmt in ("text", "json", "sarif"):
+        proc, out = cli("scan", "--format", fmt, "--pss-level", "baseline", repo, repo / "sub" / "pod.yaml",
+                        timeout=30)
+        assert proc.returncode == 2, out
+        assert SECRET not in out, out
+        assert "/proc/" not in out and "/etc/" not in out, out  # (SARIF's rule help names `/etc`)
+    proc, _ = cli("scan", "--format", "json", "--pss-level", "baseline", repo, repo / "sub" / "pod.yaml")
+    doc = json.loads(proc.stdout)
+    assert sorted(os.path.relpath(e["file"], repo) for e in doc["errors"]) == [
+        "evil.yaml", "pods.d", "root.d", "sub", os.path.join("sub", "pod.yaml")]
+    assert {e["message"] for e in doc["errors"]} == {
+        "symbolic link leading outside the repository (or, outside a repository, the scanned directory): "
+        "not followed (--follow-external-symlinks follows it)"}
+    # (deploy/shared is the same directory as common: walked once)
+    assert [os.path.relpath(f["file"], repo) for f in doc["findings"]] == [os.path.join("common", "pod.yaml")]
+    proc, out = cli("scan", "--format", "json", "--pss-level", "baseline", repo / "deploy")
+    assert proc.returncode == 1 and len(json.loads(proc.stdout)["findings"]) == 1, out
+
+
+@pytest.mark.parametrize("option", ["--write-baseline", "--output", "-o"])
+def test_reports_and_baselines_are_never_written_through_a_link_out(tmp_path, option):
+    repo, outside = _repo(tmp_path)
+    bashrc = outside / "bashrc"
+    bashrc.write_text("echo hello\n")
+    (repo / "pod.yaml").write_text(PRIVILEGED_POD)
+    (repo / "report.json").symlink_to(bashrc)
+    proc, out = cli("scan", "--format", "json", option, "report.json", "pod.yaml", cwd=repo)
+    assert proc.returncode == 2, out
+    assert "symbolic link leading outside the repository: not written" in out
+    assert bashrc.read_text() == "echo hello\n"
+    assert sorted(os.listdir(outside)) == ["bashrc", "credentials", "pod.yaml"]  # no temporary file either
+
+
+@pytest.mark.parametrize("option", ["--write-baseline", "--output"])
+def test_writes_are_atomic_to_the_real_path_inside(tmp_path, option):
+    repo, _ = _repo(tmp_path)
+    (repo / "pod.yaml").write_text(PRIVILEGED_POD)
+    (repo / "reports").mkdir()
+    (repo / "reports" / "report.json").write_text("old\n")
+    os.chmod(repo / "reports" / "report.json", 0o640)
+    (repo / "report.json").symlink_to("reports/report.json")  # a link inside the repository: followed
+    inode = (repo / "reports" / "report.json").stat().st_ino
+    proc, out = cli("scan", "--format", "json", option, "report.json", "pod.yaml", cwd=repo)
+    assert proc.returncode in (0, 1), out
+    assert (repo / "report.json").is_symlink()  # the link stays; its target is replaced
+    assert json.loads((repo / "reports" / "report.json").read_text())
+    assert (repo / "reports" / "report.json").stat().st_mode & 0o777 == 0o640
+    # Replaced by a rename (a new inode), not rewritten in place: no reader sees half a file.
+    assert (repo / "reports" / "report.json").stat().st_ino != inode
+    assert sorted(os.listdir(repo / "reports")) == ["report.json"]  # no temporary file left
+
+
+def test_output_to_a_device_still_works(tmp_path):
+    proc, out = cli("scan", "--format", "json", "-o", "/dev/stdout", tmp_path)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["findings"] == [], out
+
+
+def test_fix_never_rewrites_a_manifest_outside_the_repository(tmp_path):
+    repo, outside = _repo(tmp_path)
+    before = (outside / "pod.yaml").read_text()
+    (repo / "pod.yaml").symlink_to(outside / "pod.yaml")
+    (repo / "pods.d").symlink_to(outside)
+    for args in (("fix", repo), ("fix", repo / "pod.yaml"), ("scan", "--fix", repo)):
+        proc, out = cli(*args)
+        assert proc.returncode == 2, out
+        assert (outside / "pod.yaml").read_text() == before
+        assert SECRET not in out
+
+
+def test_fix_writes_refuse_a_link_out_even_when_handed_one(tmp_path):
+    """Discovery already refuses such links; the writer checks again, on its own."""
+    from kubelint_cc import fix
+    repo, outside = _repo(tmp_path)
+    (repo / "pod.yaml").symlink_to(outside / "pod.yaml")
+    before = (outside / "pod.yaml").read_text()
+    with pytest.raises(OSError, match="not written"):
+        fix._write(str(repo / "pod.yaml"), b"changed\n")
+    assert (outside / "pod.yaml").read_text() == before
+
+
+FORGED = r"\n::error file=real.yaml::SPOOFED\rreal.yaml:9:9: error privileged SPOOFED\e[2K\x85\u2028\x07\x9b"
+INJECTING_POD = f"""apiVersion: v1
+kind: Pod
+metadata:
+  name: "bad{FORGED}"
+  namespace: "ns{FORGED}"
+  labels: {{"a{FORGED}": 1, "a{FORGED}": 2}}
+spec:
+  containers:
+  - name: "app{FORGED}"
+    image: nginx
+    securityContext:
+      privileged: true
+      capabilities: {{add: ["SYS{FORGED}"]}}
+"""
+
+
+def test_text_output_escapes_names_and_values(tmp_path):
+    """Newlines, CR, ANSI escapes and other control characters in file names and YAML values
+    cannot forge report lines or CI log commands (`::error ...`)."""
+    (tmp_path / "::error file=x::named.yaml").write_text(INJECTING_POD)
+    (tmp_path / "new\nline\r\x1b[2K.yaml").write_text("kind: Pod\napiVersion: v1\nspec: [\n")
+    for args in (("scan", "."), ("scan", "-"), ("fix", "--diff", ".")):
+        proc = subprocess.run(_cli() + list(args), cwd=tmp_path, capture_output=True, timeout=60,
+                              input=INJECTING_POD.encode())
+        assert proc.returncode == 2 if args[0] == "scan" else proc.returncode in (0, 2), proc
+        for stream in (proc.stdout, proc.stderr):
+            text = stream.decode("utf-8", "replace")
+            assert "\x1b" not in text and "\r" not in text and "\x07" not in text and "\x9b" not in text, text
+            assert "\x85" not in text and "\u2028" not in text, text
+            for line in text.splitlines():
+                assert not line.lstrip().startswith("::"), line
+                assert not line.startswith("real.yaml"), line
+    proc = subprocess.run(_cli() + ["scan", "."], cwd=tmp_path, capture_output=True, timeout=60)
+    text = proc.stdout.decode()
+    assert "./::error file=x::named.yaml:12:7: error privileged container " in text, text
+    assert r'"app\n::error file=real.yaml::SPOOFED\rreal.yaml:9:9: error privileged SPOOFED\e[2K\x85\u2028\x07\x9b"' \
+        in text, text
+    assert r"new\nline\r\e[2K.yaml" in text, text
