@@ -14,6 +14,7 @@ from ruamel.yaml.nodes import ScalarNode, SequenceNode
 
 from kubelint_cc import expand, load, suppress, validate, yamltree
 from kubelint_cc.checks import kata_rules, placement, pss
+from kubelint_cc.render import helm
 
 LEVEL_LABEL = "pod-security.kubernetes.io/enforce"
 VERSION_LABEL = "pod-security.kubernetes.io/enforce-version"
@@ -233,7 +234,16 @@ class Scanner:
         result.files += 1
         if result.sink is None:  # a streamed scan keeps nothing per file: memory stays flat
             result.scanned.append(src.name)
-        result.take(list(self.scan_text(src.name, text, result)))
+        errors_before = len(result.errors)
+        findings = list(self.scan_text(src.name, text, result))
+        if len(result.errors) > errors_before and "{{" in text:
+            line = helm.template_line(text)
+            if line is not None:
+                # A Helm template read as YAML: its errors (and anything found in it) mean nothing.
+                del result.errors[errors_before:]
+                result.errors.append(load.LoadError(src.name, helm.HINT, line, 1))
+                return
+        result.take(findings)
 
     def _scan_parallel(self, sources: list, texts: dict, result: Result, jobs: int, progress: Any = None) -> None:
         """Files are independent once Namespace labels are known: scan them on every core,

@@ -135,11 +135,17 @@ POD_TEMPLATE = _Object({"metadata": OBJECT_META, "spec": POD_SPEC})
 # ------------------------------------------------------------------ entry points
 
 def document(file: str, node: Any, prefix: tuple = ()) -> list[load.LoadError]:
-    """A document (or an item of a List) that is not a Kubernetes object.  Empty documents
-    and mappings with neither `kind` nor `apiVersion` (Helm values, tool configuration)
-    are not objects either, but are no error: they are skipped."""
+    """A document (or an item of a List) that is not a Kubernetes object.
+
+    YAML that is not Kubernetes at all is no error and is skipped: a document that is a
+    scalar or a list (Ansible playbooks, JSON6902 patches, .pre-commit-hooks.yaml) or a
+    mapping with neither `kind` nor `apiVersion` (Helm values, tool configuration).  What
+    claims to be an object and cannot be one is an error: `apiVersion` without `kind`, a
+    `kind` or `apiVersion` that is not a non-empty string, a List item that is no mapping."""
     if not isinstance(node, (ScalarNode, SequenceNode, MappingNode)):
         return []  # not a node at all (the engine walked `items` that are not a list)
+    if not prefix and not isinstance(node, MappingNode):
+        return []  # a whole document that is a scalar or a list: not Kubernetes
     where = f"{_path(prefix)} " if prefix else "document "
     line, col = node.start_mark.line + 1, node.start_mark.column + 1
     if isinstance(node, ScalarNode):
