@@ -53,8 +53,9 @@ def cli():
               help="Record the current findings in this baseline file.")
 @click.option("--fix", "do_fix", is_flag=True, help="Fix what can be fixed safely before scanning (see `fix`).")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix: also turn privileged: true into false (may break the workload).")
+@click.option("--no-ignore", is_flag=True, help="Also scan what git ignores (.gitignore) in the directories walked.")
 def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, baseline_path, write_baseline_path,
-         do_fix, unsafe_fixes):
+         do_fix, unsafe_fixes, no_ignore):
     """Scan files and directories (default: .); `-` reads stdin."""
     from kubelint_cc import config as config_mod
     from kubelint_cc.engine import Options, Scanner
@@ -65,7 +66,7 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
         cfg = config_mod.load_config(config_path, paths)
     except config_mod.ConfigError as e:
         _fail(str(e))
-    options = Options(level=pss_level, version=pss_version, config=cfg)
+    options = Options(level=pss_level, version=pss_version, config=cfg, gitignore=not no_ignore)
     if do_fix:
         from kubelint_cc import fix
         fix.fix_paths([p for p in paths if p != "-"] or ["."], write=True, unsafe=unsafe_fixes,

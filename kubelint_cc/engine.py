@@ -116,6 +116,7 @@ class Options:
     level: str | None = None  # explicit --pss-level; None: namespace label, else config, else restricted
     version: str | None = None  # explicit --pss-version; None: namespace label, else config, else latest
     config: Any = None  # kubelint_cc.config.Config
+    gitignore: bool = True  # directory walks skip what git ignores (--no-ignore: False)
 
 
 @dataclass
@@ -202,7 +203,8 @@ class Scanner:
         memory stays flat however many files are scanned.  With `progress` (a
         kubelint_cc.progress.Progress), it hears start(files) and then advance() per file done."""
         result = Result(sink=sink)
-        sources = list(load.discover(paths, result.errors, exclude or self.config.exclude_matcher()))
+        sources = list(load.discover(paths, result.errors, exclude or self.config.exclude_matcher(),
+                                     gitignore=self.options.gitignore))
         if progress is not None:
             progress.start(len(sources))
         texts = {}

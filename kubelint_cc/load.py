@@ -36,11 +36,12 @@ class Source:
     data: bytes | None = None
 
 
-def discover(paths: list[str], errors: list[LoadError], exclude=None) -> Iterator[Source]:
+def discover(paths: list[str], errors: list[LoadError], exclude=None, gitignore: bool = True) -> Iterator[Source]:
     """Yields sources in a stable order.  Directories recurse (skipping .git and other
-    dot-directories); symbolic links are followed wherever they point, as kubectl and
-    git do, but a directory reached twice (a link loop) is walked once; only regular
-    files are ever opened: FIFOs, sockets and devices are reported, never read."""
+    dot-directories, and with `gitignore` what git ignores there); symbolic links are
+    followed wherever they point, as kubectl and git do, but a directory reached twice (a
+    link loop) is walked once; only regular files are ever opened: FIFOs, sockets and
+    devices are reported, never read.  Files named in `paths` are always read."""
     seen_dirs: set[tuple[int, int]] = set()
     for path in paths or ["."]:
         if path == STDIN:
@@ -52,7 +53,7 @@ def discover(paths: list[str], errors: list[LoadError], exclude=None) -> Iterato
             errors.append(LoadError(path, _os_message(e, initial=True)))
             continue
         if stat.S_ISDIR(st.st_mode):
-            yield from _walk(path, errors, seen_dirs, exclude)
+            yield from _walk(path, errors, seen_dirs, exclude, git_ignored(path) if gitignore else None)
         elif stat.S_ISREG(st.st_mode):
             if not (exclude and exclude(path)):
                 yield Source(path)
@@ -63,9 +64,34 @@ def discover(paths: list[str], errors: list[LoadError], exclude=None) -> Iterato
 NOT_REGULAR = "not a regular file (FIFO, socket or device): not read"
 
 
-def _walk(top: str, errors: list[LoadError], seen: set, exclude) -> Iterator[Source]:
+def git_ignored(top: str) -> set[str] | None:
+    """What git ignores under the directory `top`: paths relative to it, a whole directory
+    as `name/`.  None when git is not on PATH, `top` is not in a work tree, or `top` is
+    itself ignored (it was named, so it is scanned).  git's own answer, so nested
+    .gitignore files, negations, .git/info/exclude and core.excludesFile all count;
+    tracked files are never ignored, as in git."""
+    import shutil
+    import subprocess
+    git = shutil.which("git")
+    if git is None:
+        return None
+    # core.fsmonitor=false: the scanned tree's .git/config must not make us run a program.
+    command = [git, "-c", "core.fsmonitor=false", "ls-files", "--others", "--ignored", "--exclude-standard",
+               "--directory", "-z"]
+    try:
+        proc = subprocess.run(command, cwd=top, stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if proc.returncode != 0:
+        return None  # not a work tree (or a repository git refuses to read): nothing is filtered
+    names = {os.fsdecode(p) for p in proc.stdout.split(b"\0") if p}
+    return None if "./" in names else names
+
+
+def _walk(top: str, errors: list[LoadError], seen: set, exclude, ignored: set | None = None) -> Iterator[Source]:
     """Depth first, entries in name order; iterative, so no tree is too deep to walk."""
     stack = [iter(_entries(top, errors, seen))]
+    base = 0 if top == "." else len(top if top.endswith(os.sep) else top + os.sep)  # path[base:]: relative to top
     while stack:
         entry = next(stack[-1], None)
         if entry is None:
@@ -81,6 +107,8 @@ def _walk(top: str, errors: list[LoadError], seen: set, exclude) -> Iterator[Sou
         except OSError as e:
             errors.append(LoadError(path, _os_message(e)))
             continue
+        if ignored and (path[base:] in ignored or is_dir and path[base:] + "/" in ignored):
+            continue  # git lists an ignored directory as `name/` (a link to one as `name`)
         if is_dir:
             if not item.name.startswith("."):
                 stack.append(iter(_entries(path, errors, seen)))
