@@ -91,6 +91,7 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
         finally:
             if stream is not sys.stdout:
                 stream.close()
+        _warn_if_empty(result, paths)
         sys.exit(exit_code(result, fail_on))
     progress = Progress(sys.stderr)
     try:
@@ -109,7 +110,18 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
         except baseline.BaselineError as e:
             _fail(str(e))
     _report(result, fmt, output)
+    _warn_if_empty(result, paths)
     sys.exit(exit_code(result, fail_on))
+
+
+def _warn_if_empty(result, paths: list) -> None:
+    """A scan that read no Kubernetes object was probably pointed at the wrong place; the
+    exit code stays as it is (a commit of CI files alone must pass the pre-commit hook)."""
+    if result.objects:
+        return
+    shown = paths or ["."]
+    where = ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")
+    click.echo(f"kubelint-cc: warning: no Kubernetes objects found in {where}", err=True)
 
 
 def _clearing(sink, progress):

@@ -289,12 +289,14 @@ class Scanner:
 
     def _compose(self, name: str, text: str, result: Result | None, wanted=None) -> Iterator[Any]:
         errors: list = []  # a broken document is reported; the documents after it are still read
+        skimmed: list = []  # objects of kinds no rule reads, never composed: counted all the same
         try:
-            yield from load.compose_documents(text, errors, wanted)
+            yield from load.compose_documents(text, errors, wanted, skimmed)
         except Exception as e:  # noqa: BLE001 - a bug must still not lose the other files
             errors.append(e)
         if result is not None:
             result.errors.extend(_yaml_error(name, e) for e in errors)
+            result.objects += len(skimmed)  # (their emptied documents are counted as documents)
 
     def scan_text(self, name: str, text: str, result: Result) -> Iterator[Finding]:
         comments = suppress.comment_ignores(text)
@@ -331,6 +333,8 @@ class Scanner:
     def _object(self, name: str, root: Any, node: Any, prefix: tuple, result: Result) -> Iterator[Finding]:
         result.errors.extend(validate.document(name, node, prefix))
         kind = yamltree.top_scalar(node, "kind")
+        if isinstance(kind, str) and kind:
+            result.objects += 1  # a Kubernetes object, whether or not a rule reads it
         if not (expand.is_workload(kind, yamltree.top_scalar(node, "apiVersion"))
                 or kind == "ConfigMap" and kata_rules.has_initdata(node)):
             return
@@ -345,7 +349,6 @@ class Scanner:
             result.errors.append(load.LoadError(name, str(p), line, col))
         if not isinstance(data, dict):
             return
-        result.objects += 1
         meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
         namespace = meta.get("namespace") if isinstance(meta.get("namespace"), str) else None
         obj = {"kind": kind, "namespace": namespace, "name": meta.get("name") if isinstance(meta.get("name"), str) else None}

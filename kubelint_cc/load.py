@@ -340,7 +340,7 @@ class _Tail:
         return piece
 
 
-def compose_documents(text: str, errors: list | None = None, wanted=None) -> Iterator[Any]:
+def compose_documents(text: str, errors: list | None = None, wanted=None, skimmed: list | None = None) -> Iterator[Any]:
     """Root nodes of every document, in order, with marks counted from the start of the file.
 
     With `errors` (a list), a document that cannot be composed adds a YamlError to it and
@@ -348,14 +348,15 @@ def compose_documents(text: str, errors: list | None = None, wanted=None) -> Ite
     are still returned.  Without it, the first error is raised (after the documents before it).
 
     With `wanted` (kind -> bool), a document whose kind can be read from its text and is not
-    wanted comes back as an empty document instead (see `skim`)."""
+    wanted comes back as an empty document instead (see `skim`), and its kind is appended to
+    `skimmed` when that is a list."""
     global _COMPOSER
     if _COMPOSER is None:
         _COMPOSER = _composer_class()
     if text.startswith("\ufeff"):
         text = text[1:]  # libyaml skips a BOM without counting it: keep character offsets in step
     if wanted is not None:
-        text = skim(text, wanted)
+        text = skim(text, wanted, skimmed)
     return _Stream(text, errors).compose(0, len(text), 0)
 
 
@@ -383,14 +384,15 @@ _SIGIL = re.compile(r"[&*][^ \t\r\n,\[\]{}]")  # an anchor or alias, if after a 
 _SKIM_MARKER = re.compile(r"\n(?:---|\.\.\.)(?=[ \t\r\n]|\Z)")  # _MARKER, when lines end in \n only
 
 
-def skim(text: str, wanted) -> str:
-    """`text` with the documents that cannot interest the rules emptied, or `text` itself."""
+def skim(text: str, wanted, skimmed: list | None = None) -> str:
+    """`text` with the documents that cannot interest the rules emptied, or `text` itself;
+    the kind of each emptied document is appended to `skimmed`."""
     if "\x85" in text or "\u2028" in text or "\u2029" in text or text.count("\r") != text.count("\r\n"):
         return text  # line breaks libyaml counts that the arithmetic here does not
     bounds = [0] + [m.start() + 1 for m in _SKIM_MARKER.finditer(text)] + [len(text)]
     out, last = [], 0
     for start, end in zip(bounds, bounds[1:]):
-        body = _skippable(text, start, end, wanted)
+        body = _skippable(text, start, end, wanted, skimmed)
         if body is None:
             continue
         breaks = text.count("\n", body, end)
@@ -403,7 +405,7 @@ def skim(text: str, wanted) -> str:
     return "".join(out)
 
 
-def _skippable(text: str, start: int, end: int, wanted) -> int | None:
+def _skippable(text: str, start: int, end: int, wanted, skimmed: list | None = None) -> int | None:
     """Where the body of the document text[start:end] starts, if it can be skimmed."""
     if text.startswith("...", start):
         return None
@@ -445,6 +447,8 @@ def _skippable(text: str, start: int, end: int, wanted) -> int | None:
         CParser(text[start:end]).raw_parse()
     except Exception:  # noqa: BLE001 - a broken document is composed, for its error message
         return None
+    if skimmed is not None:
+        skimmed.append(kind)
     return body
 
 

@@ -163,7 +163,7 @@ def test_text_output_of_a_syntax_error():
     out = proc.stdout.decode()
     assert f"{HOSTILE / 'syntax-error.yaml'}:16:19: error: YAML syntax error: mapping values" in out
     assert ":10:23: error privileged" in out and ":28:11: error privileged" in out
-    assert out.rstrip().endswith("2 findings (2 errors) in 1 file, 1 input error")
+    assert out.rstrip().endswith("2 findings (2 errors) in 1 file (2 objects), 1 input error")
 
 
 # ------------------------------------------------------------ nesting and size

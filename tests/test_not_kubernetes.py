@@ -46,3 +46,28 @@ def test_template_syntax_inside_valid_yaml_is_just_text(scan_json, tmp_path):
         "spec:\n  hostNetwork: true\n  containers: [{name: c, image: x}]\n")
     code, doc = scan_json("--pss-level", "baseline", tmp_path / "pod.yaml")
     assert doc["errors"] == [] and [f["line"] for f in doc["findings"]] == [7]
+
+
+# ------------------------------------------------------------ nothing scanned
+
+def test_no_kubernetes_objects_is_a_warning_not_a_failure(run, tmp_path):
+    (tmp_path / "empty").mkdir()
+    proc = run("scan", tmp_path / "empty", NOT_K8S / "playbook.yml")
+    assert proc.returncode == 0
+    assert proc.stderr.decode() == (f"kubelint-cc: warning: no Kubernetes objects found in {tmp_path / 'empty'}, "
+                                    f"{NOT_K8S / 'playbook.yml'}\n")
+    assert proc.stdout.decode() == "0 findings in 1 file (0 objects)\n"
+
+
+def test_objects_of_any_kind_count(run, tmp_path):
+    (tmp_path / "svc.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata: {name: s}\n---\n"
+                                       "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap}\n")
+    proc = run("scan", tmp_path)
+    assert proc.returncode == 0 and proc.stderr == b""
+    assert proc.stdout.decode() == "0 findings in 1 file (2 objects)\n"
+
+
+def test_many_paths_are_shortened_in_the_warning(run):
+    files = [NOT_K8S / n for n in ("playbook.yml", "scalar.yaml", "values.yaml", "json6902-patch.yaml")]
+    proc = run("scan", "--format", "json", *files)
+    assert proc.returncode == 0 and proc.stderr.decode().endswith(f"{files[2]} and 1 more\n")

@@ -51,4 +51,5 @@ def _tail(result, stream) -> None:
     counts = ", ".join(f"{n} {sev}{'s' if n != 1 else ''}" for sev, n in sorted(s["by_severity"].items()))
     stream.write(f"{s['findings']} finding{'s' if s['findings'] != 1 else ''}"
                  f"{' (' + counts + ')' if counts else ''} in {s['files']} file{'s' if s['files'] != 1 else ''}"
+                 f" ({s['objects']} object{'s' if s['objects'] != 1 else ''})"
                  f"{', ' + str(s['errors']) + ' input error' + ('s' if s['errors'] != 1 else '') if s['errors'] else ''}\n")
