@@ -309,12 +309,15 @@ class Scanner:
                           f"suppression comment names unknown rule or control {unknown!r}", name, line, col, "",
                           {"kind": None, "namespace": None, "name": None})
 
+    def _wanted(self, kind: str, api_version: str | None = None) -> bool:
+        return _read_by_rules(kind, api_version, self.config.workloads)
+
     def _known_names(self) -> set:
         from kubelint_cc import catalog
         return catalog.known_names()
 
     def _documents(self, name: str, text: str, result: Result) -> Iterator[Finding]:
-        for node in self._compose(name, text, result, _read_by_rules):
+        for node in self._compose(name, text, result, self._wanted):
             result.documents += 1
             kind = yamltree.top_scalar(node, "kind")
             if kind in expand.LIST_KINDS:
@@ -335,8 +338,8 @@ class Scanner:
         kind = yamltree.top_scalar(node, "kind")
         if isinstance(kind, str) and kind:
             result.objects += 1  # a Kubernetes object, whether or not a rule reads it
-        if not (expand.is_workload(kind, yamltree.top_scalar(node, "apiVersion"))
-                or kind == "ConfigMap" and kata_rules.has_initdata(node)):
+        template = expand.template_path(kind, yamltree.top_scalar(node, "apiVersion"), self.config.workloads)
+        if template is None and not (kind == "ConfigMap" and kata_rules.has_initdata(node)):
             return
         problems: list = []
         try:
@@ -352,10 +355,11 @@ class Scanner:
         meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
         namespace = meta.get("namespace") if isinstance(meta.get("namespace"), str) else None
         obj = {"kind": kind, "namespace": namespace, "name": meta.get("name") if isinstance(meta.get("name"), str) else None}
-        result.errors.extend(validate.pod_template(name, root, prefix, data, obj))
+        if template is not None:
+            result.errors.extend(validate.pod_template(name, root, prefix, data, obj, template))
         namespace = namespace or self.config.default_namespace
         hits: list[tuple] = []  # (rule, control, level, severity, message, full path, extra)
-        view = expand.pod_view(data, prefix) if kind != "ConfigMap" else None
+        view = expand.pod_view(data, template, prefix) if template is not None else None
         if view is not None:
             policy = self.policy_for(namespace)
             for chk in pss.active_checks(policy.level, policy.minor):
@@ -368,7 +372,7 @@ class Scanner:
             hits += [(h.rule, h.control, None, h.severity, h.message, view.prefix + h.path, h.extra) for h in pod_hits]
             hits += [(h.rule, h.control, None, h.severity, h.message, prefix + h.path, h.extra)
                      for h in kata_rules.misplaced(meta, kind)]
-        elif kind == "ConfigMap":
+        elif template is None:  # a ConfigMap with initdata
             hits += [(h.rule, h.control, None, h.severity, h.message, prefix + h.path, h.extra)
                      for h in self._guarded(name, node, result, kata_rules.config_map, data)]
         ignores = suppress.annotation_ignores(meta, view.metadata if view else None,
@@ -407,10 +411,11 @@ class Scanner:
         return out
 
 
-def _read_by_rules(kind: str) -> bool:
-    """Kinds whose documents the rules read; the others only get validate.document's checks,
-    which load.skim makes sure would pass, so their node trees need not be built."""
-    return kind in expand.TEMPLATES or kind in expand.LIST_KINDS or kind == "ConfigMap"
+def _read_by_rules(kind: str, api_version: str | None = None, declared: tuple = ()) -> bool:
+    """Objects the rules read; the others only get validate.document's checks, which
+    load.skim makes sure would pass, so their node trees need not be built."""
+    return (kind in expand.LIST_KINDS or kind == "ConfigMap"
+            or expand.template_path(kind, api_version, declared) is not None)
 
 
 _WORKER: tuple | None = None

@@ -347,9 +347,9 @@ def compose_documents(text: str, errors: list | None = None, wanted=None, skimme
     composing resumes at the next `---` or `...` line, so the documents after a broken one
     are still returned.  Without it, the first error is raised (after the documents before it).
 
-    With `wanted` (kind -> bool), a document whose kind can be read from its text and is not
-    wanted comes back as an empty document instead (see `skim`), and its kind is appended to
-    `skimmed` when that is a list."""
+    With `wanted` ((kind, apiVersion or None) -> bool), a document whose kind can be read
+    from its text and is not wanted comes back as an empty document instead (see `skim`),
+    and its kind is appended to `skimmed` when that is a list."""
     global _COMPOSER
     if _COMPOSER is None:
         _COMPOSER = _composer_class()
@@ -364,9 +364,10 @@ def compose_documents(text: str, errors: list | None = None, wanted=None, skimme
 #
 # Most of a real repository's bytes are CustomResourceDefinitions and other objects no rule
 # reads, and building their node trees is most of the cost of a scan.  A document that is
-# plainly a block mapping at column 0, whose one `kind:` line names a kind nobody wants, and
-# that libyaml's parser accepts (in C, building nothing) is replaced by as many line breaks
-# as it had: libyaml reads an empty document, and every later line keeps its number.
+# plainly a block mapping at column 0, whose `kind:` (and `apiVersion:`) lines name an
+# object nobody wants, and that libyaml's parser accepts (in C, building nothing) is
+# replaced by as many line breaks as it had: libyaml reads an empty document, and every
+# later line keeps its number.
 # Whatever looks unusual (anchors, aliases, quoted or complex keys, content on the `---`
 # line, a quote or bracket before the `kind:` line, line breaks other than CR/LF) keeps
 # the document, so skimming never changes a verdict: a skimmed document could only have
@@ -440,7 +441,7 @@ def _skippable(text: str, start: int, end: int, wanted, skimmed: list | None = N
             if ident.group(1) == "kind":
                 kind_at = at
     kind = ids.get("kind")
-    if kind is None or wanted(kind) or _opened(text, body, kind_at):
+    if kind is None or wanted(kind, ids.get("apiVersion")) or _opened(text, body, kind_at):
         return None
     from _ruamel_yaml import CParser
     try:

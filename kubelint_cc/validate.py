@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from kubelint_cc import expand, load, yamltree
+from kubelint_cc import load, yamltree
 from kubelint_cc.checks import pss
 
 MAX_ERRORS_PER_OBJECT = 20  # a hostile object must not flood the report
@@ -176,16 +176,14 @@ def document(file: str, node: Any, prefix: tuple = ()) -> list[load.LoadError]:
     return errors
 
 
-def pod_template(file: str, root: Any, prefix: tuple, data: dict, obj: dict) -> list[load.LoadError]:
-    """Type errors in a workload's metadata and pod template, as input errors at each field."""
-    kind = obj.get("kind")
-    if kind not in expand.TEMPLATES:
-        return []
+def pod_template(file: str, root: Any, prefix: tuple, data: dict, obj: dict, template: tuple) -> list[load.LoadError]:
+    """Type errors in a workload's metadata and its pod template (at path `template`, see
+    expand.template_path), as input errors at each field."""
     found: list = []
     OBJECT_META.check(data.get("metadata"), ("metadata",), found)
     path: tuple = ()
     value: Any = data
-    for step in expand.TEMPLATES[kind][1]:  # spec, template, jobTemplate...: each a mapping
+    for step in template:  # spec, template, jobTemplate...: each a mapping
         value = value.get(step)
         path += (step,)
         if value is None:
