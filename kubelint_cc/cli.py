@@ -70,8 +70,9 @@ def cli():
                    "CLICOLOR_FORCE turn it on).")
 @click.option("--follow-external-symlinks", is_flag=True,
               help="Follow symbolic links that lead outside the repository (never on untrusted input).")
+@click.option("--no-ignore", is_flag=True, help="Also scan what git ignores (.gitignore) in the directories walked.")
 def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, baseline_path, write_baseline_path,
-         do_fix, unsafe_fixes, show_suppressed, quiet, select, ignore, color, follow_external_symlinks):
+         do_fix, unsafe_fixes, show_suppressed, quiet, select, ignore, color, follow_external_symlinks, no_ignore):
     """Scan files and directories (default: .); `-` reads stdin."""
     from kubelint_cc.engine import Options, Scanner
     from kubelint_cc.progress import Progress
@@ -79,7 +80,8 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
     paths = list(paths)
     cfg = _config(config_path, paths, select, ignore)
     options = Options(level=pss_level, version=pss_version, config=cfg,
-                      follow_external_symlinks=follow_external_symlinks)
+                      follow_external_symlinks=follow_external_symlinks,
+                      gitignore=not no_ignore)
     if do_fix:
         from kubelint_cc import fix
         fix.fix_paths([p for p in paths if p != "-"] or ["."], write=True, unsafe=unsafe_fixes,
@@ -105,6 +107,7 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
         finally:
             if stream is not sys.stdout:
                 stream.close()
+        _warn_if_empty(result, paths)
         sys.exit(exit_code(result, fail_on))
     progress = Progress(sys.stderr)
     try:
@@ -123,6 +126,7 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
         except baseline.BaselineError as e:
             _fail(str(e))
     _report(result, fmt, output, show_suppressed, quiet, color)
+    _warn_if_empty(result, paths)
     sys.exit(exit_code(result, fail_on))
 
 
@@ -160,6 +164,16 @@ def use_colour(choice: str, stream) -> bool:
     if any(env.get(name, "") not in ("", "0") for name in ("FORCE_COLOR", "CLICOLOR_FORCE")):
         return True
     return env.get("TERM") != "dumb" and stream.isatty()
+
+
+def _warn_if_empty(result, paths: list) -> None:
+    """A scan that read no Kubernetes object was probably pointed at the wrong place; the
+    exit code stays as it is (a commit of CI files alone must pass the pre-commit hook)."""
+    if result.objects:
+        return
+    shown = paths or ["."]
+    where = ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")
+    click.echo(f"kubelint-cc: warning: no Kubernetes objects found in {where}", err=True)
 
 
 def _clearing(sink, progress):

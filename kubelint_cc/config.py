@@ -42,6 +42,7 @@ class Config:
     namespaces: list = field(default_factory=list)  # [NamespacePolicy], first match wins
     peer_pod_classes: list = field(default_factory=lambda: list(DEFAULT_PEER_POD_CLASSES))
     webhook_skipped: list = field(default_factory=lambda: list(DEFAULT_WEBHOOK_SKIPPED))
+    workloads: tuple = ()  # (expand.Declared, ...): pod-carrying kinds beyond the built-in table
 
     @property
     def root(self) -> str:
@@ -227,4 +228,11 @@ def _build(path: str, data: dict) -> Config:
         namespaces=namespaces,
         peer_pod_classes=list(peer.get("runtimeClasses", DEFAULT_PEER_POD_CLASSES)),
         webhook_skipped=list(peer.get("webhookSkippedNamespaces", DEFAULT_WEBHOOK_SKIPPED)),
+        workloads=tuple(_declared(w) for w in data.get("workloads", [])),
     )
+
+
+def _declared(entry: dict):
+    from kubelint_cc.expand import Declared
+    template = entry["template"]
+    return Declared(entry["kind"], entry["apiVersion"], tuple(template.split(".")) if template != "." else ())

@@ -14,6 +14,7 @@ from ruamel.yaml.nodes import ScalarNode, SequenceNode
 
 from kubelint_cc import defaults, expand, load, suppress, validate, yamltree
 from kubelint_cc.checks import kata_rules, placement, pss
+from kubelint_cc.render import helm
 
 LEVEL_LABEL = "pod-security.kubernetes.io/enforce"
 VERSION_LABEL = "pod-security.kubernetes.io/enforce-version"
@@ -128,6 +129,7 @@ class Options:
     version: str | None = None  # explicit --pss-version; None: namespace label, else config, else latest
     config: Any = None  # kubelint_cc.config.Config
     follow_external_symlinks: bool = False  # follow links that leave the repository (local use only)
+    gitignore: bool = True  # directory walks skip what git ignores (--no-ignore: False)
 
 
 @dataclass
@@ -219,7 +221,8 @@ class Scanner:
         kubelint_cc.progress.Progress), it hears start(files) and then advance() per file done."""
         result = Result(sink=sink)
         sources = list(load.discover(paths, result.errors, exclude or self.config.exclude_matcher(),
-                                     follow_external=self.options.follow_external_symlinks))
+                                     follow_external=self.options.follow_external_symlinks,
+                                     gitignore=self.options.gitignore))
         if progress is not None:
             progress.start(len(sources))
         texts = {}
@@ -251,7 +254,16 @@ class Scanner:
         result.files += 1
         if result.sink is None:  # a streamed scan keeps nothing per file: memory stays flat
             result.scanned.append(src.name)
-        result.take(list(self.scan_text(src.name, text, result)))
+        errors_before = len(result.errors)
+        findings = list(self.scan_text(src.name, text, result))
+        if len(result.errors) > errors_before and "{{" in text:
+            line = helm.template_line(text)
+            if line is not None:
+                # A Helm template read as YAML: its errors (and anything found in it) mean nothing.
+                del result.errors[errors_before:]
+                result.errors.append(load.LoadError(src.name, helm.HINT, line, 1))
+                return
+        result.take(findings)
 
     def _scan_parallel(self, sources: list, texts: dict, result: Result, jobs: int, progress: Any = None) -> None:
         """Files are independent once Namespace labels are known: scan them on every core,
@@ -295,12 +307,14 @@ class Scanner:
 
     def _compose(self, name: str, text: str, result: Result | None, wanted=None) -> Iterator[Any]:
         errors: list = []  # a broken document is reported; the documents after it are still read
+        skimmed: list = []  # objects of kinds no rule reads, never composed: counted all the same
         try:
-            yield from load.compose_documents(text, errors, wanted)
+            yield from load.compose_documents(text, errors, wanted, skimmed)
         except Exception as e:  # noqa: BLE001 - a bug must still not lose the other files
             errors.append(e)
         if result is not None:
             result.errors.extend(_yaml_error(name, e) for e in errors)
+            result.objects += len(skimmed)  # (their emptied documents are counted as documents)
 
     def scan_text(self, name: str, text: str, result: Result) -> Iterator[Finding]:
         comments = suppress.comment_ignores(text)
@@ -314,8 +328,11 @@ class Scanner:
                     result.errors.append(load.LoadError(name, f"ignore comment: {catalog.unknown_name(unknown)}",
                                                         *ig.where))
 
+    def _wanted(self, kind: str, api_version: str | None = None) -> bool:
+        return _read_by_rules(kind, api_version, self.config.workloads)
+
     def _documents(self, name: str, text: str, result: Result) -> Iterator[Finding]:
-        for node in self._compose(name, text, result, _read_by_rules):
+        for node in self._compose(name, text, result, self._wanted):
             result.documents += 1
             kind = yamltree.top_scalar(node, "kind")
             if kind in expand.LIST_KINDS:
@@ -334,8 +351,10 @@ class Scanner:
     def _object(self, name: str, root: Any, node: Any, prefix: tuple, result: Result) -> Iterator[Finding]:
         result.errors.extend(validate.document(name, node, prefix))
         kind = yamltree.top_scalar(node, "kind")
-        if not (expand.is_workload(kind, yamltree.top_scalar(node, "apiVersion"))
-                or kind == "ConfigMap" and kata_rules.has_initdata(node)):
+        if isinstance(kind, str) and kind:
+            result.objects += 1  # a Kubernetes object, whether or not a rule reads it
+        template = expand.template_path(kind, yamltree.top_scalar(node, "apiVersion"), self.config.workloads)
+        if template is None and not (kind == "ConfigMap" and kata_rules.has_initdata(node)):
             return
         problems: list = []
         try:
@@ -348,14 +367,14 @@ class Scanner:
             result.errors.append(load.LoadError(name, str(p), line, col))
         if not isinstance(data, dict):
             return
-        result.objects += 1
         meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
         namespace = meta.get("namespace") if isinstance(meta.get("namespace"), str) else None
         obj = {"kind": kind, "namespace": namespace, "name": meta.get("name") if isinstance(meta.get("name"), str) else None}
-        result.errors.extend(validate.pod_template(name, root, prefix, data, obj))
+        if template is not None:
+            result.errors.extend(validate.pod_template(name, root, prefix, data, obj, template))
         namespace = namespace or self.config.default_namespace
         hits: list[tuple] = []  # (rule, control, level, severity, message, full path, extra)
-        view = expand.pod_view(data, prefix) if kind != "ConfigMap" else None
+        view = expand.pod_view(data, template, prefix) if template is not None else None
         if view is not None:
             policy = self.policy_for(namespace)
             defaulted = defaults.pod(kind, view.spec)
@@ -379,7 +398,7 @@ class Scanner:
             hits += [(h.rule, h.control, None, h.severity, h.message, view.prefix + h.path, h.extra) for h in pod_hits]
             hits += [(h.rule, h.control, None, h.severity, h.message, prefix + h.path, h.extra)
                      for h in kata_rules.misplaced(meta, kind)]
-        elif kind == "ConfigMap":
+        elif template is None:  # a ConfigMap with initdata
             hits += [(h.rule, h.control, None, h.severity, h.message, prefix + h.path, h.extra)
                      for h in self._guarded(name, node, result, kata_rules.config_map, data)]
         ignores = suppress.annotation_ignores(meta, view.metadata if view else None,
@@ -419,10 +438,11 @@ class Scanner:
                                                       f"{catalog.unknown_name(unknown)}", line, col))
 
 
-def _read_by_rules(kind: str) -> bool:
-    """Kinds whose documents the rules read; the others only get validate.document's checks,
-    which load.skim makes sure would pass, so their node trees need not be built."""
-    return kind in expand.TEMPLATES or kind in expand.LIST_KINDS or kind == "ConfigMap"
+def _read_by_rules(kind: str, api_version: str | None = None, declared: tuple = ()) -> bool:
+    """Objects the rules read; the others only get validate.document's checks, which
+    load.skim makes sure would pass, so their node trees need not be built."""
+    return (kind in expand.LIST_KINDS or kind == "ConfigMap"
+            or expand.template_path(kind, api_version, declared) is not None)
 
 
 _WORKER: tuple | None = None

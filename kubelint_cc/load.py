@@ -39,13 +39,14 @@ class Source:
 
 
 def discover(paths: list[str], errors: list[LoadError], exclude=None,
-             follow_external: bool = False) -> Iterator[Source]:
+             follow_external: bool = False, gitignore: bool = True) -> Iterator[Source]:
     """Yields sources in a stable order.  Directories recurse (skipping .git and other
     dot-directories); symbolic links are followed while they stay inside the repository
     (or, outside one, the scanned directory): one leading out is reported and not followed
     unless `follow_external`, so a pull request cannot make the scan read the runner's
     files.  A directory reached twice (a link loop) is walked once; only regular files are
-    ever opened: FIFOs, sockets and devices are reported, never read."""
+    ever opened: FIFOs, sockets and devices are reported, never read.  With `gitignore`, directory walks skip what git
+    ignores there; files named in `paths` are always read."""
     seen_dirs: set[tuple[int, int]] = set()
     for path in paths or ["."]:
         if path == STDIN:
@@ -63,7 +64,8 @@ def discover(paths: list[str], errors: list[LoadError], exclude=None,
                 errors.append(LoadError(path, pathutil.OUTSIDE))
                 continue
         if stat.S_ISDIR(st.st_mode):
-            yield from _walk(path, errors, seen_dirs, exclude, root)
+            yield from _walk(path, errors, seen_dirs, exclude, root,
+                             git_ignored(path) if gitignore else None)
         elif stat.S_ISREG(st.st_mode):
             if not (exclude and exclude(path)):
                 yield Source(path)
@@ -74,10 +76,37 @@ def discover(paths: list[str], errors: list[LoadError], exclude=None,
 NOT_REGULAR = "not a regular file (FIFO, socket or device): not read"
 
 
-def _walk(top: str, errors: list[LoadError], seen: set, exclude, root: str | None) -> Iterator[Source]:
+def git_ignored(top: str) -> set[str] | None:
+    """What git ignores under the directory `top`: paths relative to it, a whole directory
+    as `name/`.  None when git is not on PATH, `top` is not in a work tree, or `top` is
+    itself ignored (it was named, so it is scanned).  git's own answer, so nested
+    .gitignore files, negations, .git/info/exclude and core.excludesFile all count;
+    tracked files are never ignored, as in git."""
+    import shutil
+    import subprocess
+    git = shutil.which("git")
+    if git is None:
+        return None
+    # core.fsmonitor=false: the scanned tree's .git/config must not make us run a program.
+    command = [git, "-c", "core.fsmonitor=false", "ls-files", "--others", "--ignored", "--exclude-standard",
+               "--directory", "-z"]
+    try:
+        proc = subprocess.run(command, cwd=top, stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if proc.returncode != 0:
+        return None  # not a work tree (or a repository git refuses to read): nothing is filtered
+    names = {os.fsdecode(p) for p in proc.stdout.split(b"\0") if p}
+    return None if "./" in names else names
+
+
+def _walk(top: str, errors: list[LoadError], seen: set, exclude, root: str | None,
+          ignored: set | None = None) -> Iterator[Source]:
     """Depth first, entries in name order; iterative, so no tree is too deep to walk.
-    With `root` (a real path), a symbolic link that leads out of it is reported, not followed."""
+    With `root` (a real path), a symbolic link that leads out of it is reported, not followed.
+    `ignored`: what git ignores under `top` (git_ignored)."""
     stack = [iter(_entries(top, errors, seen))]
+    base = 0 if top == "." else len(top if top.endswith(os.sep) else top + os.sep)  # path[base:]: relative to top
     while stack:
         entry = next(stack[-1], None)
         if entry is None:
@@ -96,6 +125,8 @@ def _walk(top: str, errors: list[LoadError], seen: set, exclude, root: str | Non
         except OSError as e:
             errors.append(LoadError(path, _os_message(e)))
             continue
+        if ignored and (path[base:] in ignored or is_dir and path[base:] + "/" in ignored):
+            continue  # git lists an ignored directory as `name/` (a link to one as `name`)
         if is_dir:
             if not item.name.startswith("."):
                 stack.append(iter(_entries(path, errors, seen)))
@@ -332,22 +363,23 @@ class _Tail:
         return piece
 
 
-def compose_documents(text: str, errors: list | None = None, wanted=None) -> Iterator[Any]:
+def compose_documents(text: str, errors: list | None = None, wanted=None, skimmed: list | None = None) -> Iterator[Any]:
     """Root nodes of every document, in order, with marks counted from the start of the file.
 
     With `errors` (a list), a document that cannot be composed adds a YamlError to it and
     composing resumes at the next `---` or `...` line, so the documents after a broken one
     are still returned.  Without it, the first error is raised (after the documents before it).
 
-    With `wanted` (kind -> bool), a document whose kind can be read from its text and is not
-    wanted comes back as an empty document instead (see `skim`)."""
+    With `wanted` ((kind, apiVersion or None) -> bool), a document whose kind can be read
+    from its text and is not wanted comes back as an empty document instead (see `skim`),
+    and its kind is appended to `skimmed` when that is a list."""
     global _COMPOSER
     if _COMPOSER is None:
         _COMPOSER = _composer_class()
     if text.startswith("\ufeff"):
         text = text[1:]  # libyaml skips a BOM without counting it: keep character offsets in step
     if wanted is not None:
-        text = skim(text, wanted)
+        text = skim(text, wanted, skimmed)
     return _Stream(text, errors).compose(0, len(text), 0)
 
 
@@ -355,9 +387,10 @@ def compose_documents(text: str, errors: list | None = None, wanted=None) -> Ite
 #
 # Most of a real repository's bytes are CustomResourceDefinitions and other objects no rule
 # reads, and building their node trees is most of the cost of a scan.  A document that is
-# plainly a block mapping at column 0, whose one `kind:` line names a kind nobody wants, and
-# that libyaml's parser accepts (in C, building nothing) is replaced by as many line breaks
-# as it had: libyaml reads an empty document, and every later line keeps its number.
+# plainly a block mapping at column 0, whose `kind:` (and `apiVersion:`) lines name an
+# object nobody wants, and that libyaml's parser accepts (in C, building nothing) is
+# replaced by as many line breaks as it had: libyaml reads an empty document, and every
+# later line keeps its number.
 # Whatever looks unusual (anchors, aliases, quoted or complex keys, content on the `---`
 # line, a quote or bracket before the `kind:` line, line breaks other than CR/LF) keeps
 # the document, so skimming never changes a verdict: a skimmed document could only have
@@ -375,14 +408,15 @@ _SIGIL = re.compile(r"[&*][^ \t\r\n,\[\]{}]")  # an anchor or alias, if after a 
 _SKIM_MARKER = re.compile(r"\n(?:---|\.\.\.)(?=[ \t\r\n]|\Z)")  # _MARKER, when lines end in \n only
 
 
-def skim(text: str, wanted) -> str:
-    """`text` with the documents that cannot interest the rules emptied, or `text` itself."""
+def skim(text: str, wanted, skimmed: list | None = None) -> str:
+    """`text` with the documents that cannot interest the rules emptied, or `text` itself;
+    the kind of each emptied document is appended to `skimmed`."""
     if "\x85" in text or "\u2028" in text or "\u2029" in text or text.count("\r") != text.count("\r\n"):
         return text  # line breaks libyaml counts that the arithmetic here does not
     bounds = [0] + [m.start() + 1 for m in _SKIM_MARKER.finditer(text)] + [len(text)]
     out, last = [], 0
     for start, end in zip(bounds, bounds[1:]):
-        body = _skippable(text, start, end, wanted)
+        body = _skippable(text, start, end, wanted, skimmed)
         if body is None:
             continue
         breaks = text.count("\n", body, end)
@@ -395,7 +429,7 @@ def skim(text: str, wanted) -> str:
     return "".join(out)
 
 
-def _skippable(text: str, start: int, end: int, wanted) -> int | None:
+def _skippable(text: str, start: int, end: int, wanted, skimmed: list | None = None) -> int | None:
     """Where the body of the document text[start:end] starts, if it can be skimmed."""
     if text.startswith("...", start):
         return None
@@ -430,13 +464,15 @@ def _skippable(text: str, start: int, end: int, wanted) -> int | None:
             if ident.group(1) == "kind":
                 kind_at = at
     kind = ids.get("kind")
-    if kind is None or wanted(kind) or _opened(text, body, kind_at):
+    if kind is None or wanted(kind, ids.get("apiVersion")) or _opened(text, body, kind_at):
         return None
     from _ruamel_yaml import CParser
     try:
         CParser(text[start:end]).raw_parse()
     except Exception:  # noqa: BLE001 - a broken document is composed, for its error message
         return None
+    if skimmed is not None:
+        skimmed.append(kind)
     return body
 
 

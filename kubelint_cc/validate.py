@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from kubelint_cc import expand, load, yamltree
+from kubelint_cc import load, yamltree
 from kubelint_cc.checks import pss
 
 MAX_ERRORS_PER_OBJECT = 20  # a hostile object must not flood the report
@@ -173,11 +173,17 @@ POD_TEMPLATE = _Object({"metadata": OBJECT_META, "spec": POD_SPEC})
 # ------------------------------------------------------------------ entry points
 
 def document(file: str, node: Any, prefix: tuple = ()) -> list[load.LoadError]:
-    """A document (or an item of a List) that is not a Kubernetes object.  Empty documents
-    and mappings with neither `kind` nor `apiVersion` (Helm values, tool configuration)
-    are not objects either, but are no error: they are skipped."""
+    """A document (or an item of a List) that is not a Kubernetes object.
+
+    YAML that is not Kubernetes at all is no error and is skipped: a document that is a
+    scalar or a list (Ansible playbooks, JSON6902 patches, .pre-commit-hooks.yaml) or a
+    mapping with neither `kind` nor `apiVersion` (Helm values, tool configuration).  What
+    claims to be an object and cannot be one is an error: `apiVersion` without `kind`, a
+    `kind` or `apiVersion` that is not a non-empty string, a List item that is no mapping."""
     if not isinstance(node, (ScalarNode, SequenceNode, MappingNode)):
         return []  # not a node at all (the engine walked `items` that are not a list)
+    if not prefix and not isinstance(node, MappingNode):
+        return []  # a whole document that is a scalar or a list: not Kubernetes
     where = f"{_path(prefix)} " if prefix else "document "
     line, col = node.start_mark.line + 1, node.start_mark.column + 1
     if isinstance(node, ScalarNode):
@@ -208,16 +214,14 @@ def document(file: str, node: Any, prefix: tuple = ()) -> list[load.LoadError]:
     return errors
 
 
-def pod_template(file: str, root: Any, prefix: tuple, data: dict, obj: dict) -> list[load.LoadError]:
-    """Type errors in a workload's metadata and pod template, as input errors at each field."""
-    kind = obj.get("kind")
-    if kind not in expand.TEMPLATES:
-        return []
+def pod_template(file: str, root: Any, prefix: tuple, data: dict, obj: dict, template: tuple) -> list[load.LoadError]:
+    """Type errors in a workload's metadata and its pod template (at path `template`, see
+    expand.template_path), as input errors at each field."""
     found: list = []
     OBJECT_META.check(data.get("metadata"), ("metadata",), found)
     path: tuple = ()
     value: Any = data
-    for step in expand.TEMPLATES[kind][1]:  # spec, template, jobTemplate...: each a mapping
+    for step in template:  # spec, template, jobTemplate...: each a mapping
         value = value.get(step)
         path += (step,)
         if value is None:

@@ -86,9 +86,10 @@ def shaped(spec, depth: int = 0):
 def workloads(draw):
     kind = draw(st.sampled_from(sorted(expand.TEMPLATES)))
     template = draw(shaped(validate.POD_TEMPLATE))
-    obj: dict = {"apiVersion": draw(st.sampled_from(["v1", "apps/v1", "batch/v1", "x/v1"])), "kind": kind,
+    groups, path = expand.TEMPLATES[kind][0]
+    own = sorted(f"{g}/v1" if g else "v1" for g in groups)
+    obj: dict = {"apiVersion": draw(st.sampled_from(own + ["v1", "apps/v1", "batch/v1", "x/v1"])), "kind": kind,
                  "metadata": draw(shaped(validate.OBJECT_META))}
-    path = expand.TEMPLATES[kind][1]
     if not path:  # a Pod is its own template
         if isinstance(template, dict):
             obj.update(template)
@@ -195,7 +196,7 @@ def test_skimming_changes_nothing(lines):
 
     skimmed = outcome()
     real_skim = load.skim
-    load.skim = lambda text, wanted: text
+    load.skim = lambda text, wanted, skimmed=None: text
     try:
         full = outcome()
     finally:

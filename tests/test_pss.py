@@ -194,8 +194,9 @@ def _controller(api: str, kind: str, spec: list[str]) -> tuple:
     head = [f"apiVersion: {api}", f"kind: {kind}", "metadata:", "  name: wrapped"]
     if kind == "PodTemplate":
         return api, kind, head + ["template:"], 2, "template."
-    if kind == "CronJob":
-        return api, kind, head + ["spec:", '  schedule: "*/5 * * * *"', "  jobTemplate:", "    spec:",
+    if kind in ("CronJob", "ScaledJob"):
+        first = '  schedule: "*/5 * * * *"' if kind == "CronJob" else "  pollingInterval: 30"
+        return api, kind, head + ["spec:", first, "  jobTemplate:", "    spec:",
                                   "      template:"], 8, "spec.jobTemplate.spec.template."
     return api, kind, head + ["spec:"] + [f"  {line}" for line in spec] + ["  template:"], 4, "spec.template."
 
@@ -212,6 +213,13 @@ CONTROLLERS = [
     _controller("batch/v1", "CronJob", []),
     _controller("batch/v1beta1", "CronJob", []),
     _controller("v1", "PodTemplate", []),
+    # Pod-carrying custom resources
+    _controller("apps.openshift.io/v1", "DeploymentConfig", ["replicas: 1"]),
+    _controller("argoproj.io/v1alpha1", "Rollout", SELECTOR),
+    _controller("serving.knative.dev/v1", "Service", []),
+    _controller("keda.sh/v1alpha1", "ScaledJob", []),
+    _controller("apps.kruise.io/v1alpha1", "CloneSet", SELECTOR),
+    _controller("apps.kruise.io/v1beta1", "StatefulSet", ["serviceName: wrapped"] + SELECTOR),
 ]
 
 

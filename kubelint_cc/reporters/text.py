@@ -114,4 +114,5 @@ def _tail(result, stream, stats: Stats, quiet: bool = False) -> None:
                  f"{' (' + counts + ')' if counts else ''}"
                  f"{', ' + str(s['suppressed']) + ' suppressed' if s['suppressed'] else ''}"
                  f" in {s['files']} file{'s' if s['files'] != 1 else ''}"
+                 f" ({s['objects']} object{'s' if s['objects'] != 1 else ''})"
                  f"{', ' + str(s['errors']) + ' input error' + ('s' if s['errors'] != 1 else '') if s['errors'] else ''}\n")
