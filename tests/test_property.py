@@ -60,7 +60,8 @@ anything = st.recursive(
 PLAUSIBLE = {
     validate.STRING: st.sampled_from(["x", "ALL", "SYS_ADMIN", "RuntimeDefault", "Localhost", "Unconfined",
                                       "windows", "kata", "true", "0", ""]),
-    validate.INTEGER: st.sampled_from([0, 1, 1000, 8080, -1]),
+    validate.INT32: st.sampled_from([0, 1, 1000, 8080, -1, 80.0]),
+    validate.INT64: st.sampled_from([0, 1, 1000, 8080, -1, 1e3]),
     validate.BOOLEAN: st.booleans(),
     validate.INT_OR_STRING: st.sampled_from([80, "http"]),
     validate.QUANTITY: st.sampled_from(["100m", 1, 0.5, "1Gi"]),
@@ -69,7 +70,7 @@ PLAUSIBLE = {
 
 def shaped(spec, depth: int = 0):
     """Values for a validate schema node: mostly the right shape, sometimes anything."""
-    if isinstance(spec, validate._Scalar):
+    if isinstance(spec, (validate._Scalar, validate._Int)):
         right = PLAUSIBLE[spec]
     elif isinstance(spec, validate._Object):
         fields = {k: shaped(v, depth + 1) for k, v in spec.fields.items()} if depth < 6 else {}
