@@ -17,16 +17,36 @@ HEAD = "package agent_policy\n\nimport rego.v1\n\ndefault ExecProcessRequest := 
 
 
 def generated_policy(size: int = 60_000) -> str:
-    """A policy_data-heavy policy of about ``size`` bytes, shaped like genpolicy output."""
-    rules = ("ExecProcessRequest if {\n    some p in policy_data.request_defaults.ExecProcessRequest.allowed_commands\n"
-             "    p == input.process.Args\n}\n\nReadStreamRequest if policy_data.request_defaults.ReadStreamRequest == true\n\n")
-    cmds, text = [], ""
-    while len(text) < size:
-        cmds.append([f"/usr/bin/tool-{len(cmds)}", "--flag", "value"])
-        text = HEAD + rules + "policy_data := " + json.dumps(
-            {"request_defaults": {"ExecProcessRequest": {"allowed_commands": cmds}, "ReadStreamRequest": False}},
-            indent=2) + "\n"
-    return text
+    """About ``size`` bytes shaped like genpolicy output: many helper rules with print()
+    traces and input comparisons, request rules that call them, and a policy_data object
+    with per-container OCI data (written for the benchmark; no genpolicy text is copied)."""
+    parts = [HEAD, "default CreateContainerRequest := false\ndefault ReadStreamRequest := false\n\n"]
+    containers = []
+    i = 0
+    while sum(map(len, parts)) + len(json.dumps(containers, indent=2)) < size:
+        parts.append(
+            f"allow_field_{i}(p_obj, i_obj) if {{\n"
+            f"    print(\"allow_field_{i}: p_obj =\", p_obj)\n"
+            f"    p_obj.field_{i} == i_obj.field_{i}\n"
+            f"    some s in p_obj.items\n"
+            f"    startswith(s, \"prefix-{i}\")\n"
+            f"    print(\"allow_field_{i}: true\")\n}}\n\n")
+        if i % 8 == 0:
+            containers.append({"OCI": {"Version": "1.1.0", "Process": {
+                "Args": ["/app", f"--id={i}"], "Env": [f"VAR_{k}=value-{k}" for k in range(6)], "Cwd": "/"}},
+                "exec_commands": []})
+        i += 1
+    parts.append("CreateContainerRequest if {\n    some p_container in policy_data.containers\n"
+                 + "".join(f"    allow_field_{k}(p_container, input)\n" for k in range(0, i, max(1, i // 10)))
+                 + "}\n\n")
+    parts.append("ExecProcessRequest if {\n    some p in policy_data.request_defaults.ExecProcessRequest.allowed_commands\n"
+                 "    p == input.process.Args\n}\n\n")
+    parts.append("ReadStreamRequest if policy_data.request_defaults.ReadStreamRequest == true\n\n")
+    data = {"containers": containers,
+            "request_defaults": {"ExecProcessRequest": {"allowed_commands": [["/bin/date"]], "regex": []},
+                                 "ReadStreamRequest": False}}
+    parts.append("policy_data := " + json.dumps(data, indent=2) + "\n")
+    return "".join(parts)
 
 
 def time_policy(text: str, reps: int = 3) -> float:

@@ -101,12 +101,16 @@ def _query(engine, query: str) -> list[Any]:
     return [r["expressions"][0]["value"] for r in out.get("result", []) if r.get("expressions")]
 
 
-def evaluate(text: str, probes: list[tuple[str, Any]], rule_names: list[str], rego_v0: bool = False) -> EngineResult:
-    """Load ``text`` once and evaluate ``data.agent_policy`` for each probe input.
+def evaluate(text: str, probes: list[tuple[str, Any]], rule_names: list[str], rego_v0: bool = False,
+             base_names: tuple[str, ...] = ()) -> EngineResult:
+    """Load ``text`` once and evaluate the rules ``rule_names`` (plus ``base_names`` for the
+    first probe) for each probe input.
 
-    A probe input of None means "no input document".  If the package-level query fails
-    (e.g. conflicting complete rules for one input) each rule in ``rule_names`` is evaluated
-    on its own so that one failing rule does not hide the others.
+    A probe input of None means "no input document".  Only the named rules are evaluated,
+    as the agent evaluates one request at a time: evaluating the whole package would also
+    evaluate every helper rule, which can cost many times more.  If one rule fails for an
+    input (e.g. conflicting complete rules), each rule is evaluated on its own so that one
+    failing rule does not hide the others.
     """
     res = EngineResult()
     engine = new_engine(rego_v0)
@@ -121,7 +125,7 @@ def evaluate(text: str, probes: list[tuple[str, Any]], rule_names: list[str], re
         res.compile_error = engine_error(exc)
         return res
     has_input = False
-    for name, value in probes:
+    for k, (name, value) in enumerate(probes):
         if value is not None:
             engine.set_input(value)
             has_input = True
@@ -129,13 +133,14 @@ def evaluate(text: str, probes: list[tuple[str, Any]], rule_names: list[str], re
             engine = new_engine(rego_v0)
             engine.add_policy(PACKAGE, text)
             has_input = False
+        wanted = sorted(set(rule_names) | (set(base_names) if k == 0 else set()))
         try:
-            vals = _query(engine, f"data.{PACKAGE}")
+            vals = _query(engine, f"{{r: v | some r in {json.dumps(wanted)}; v := data.{PACKAGE}[r]}}")
         except Exception:  # noqa: BLE001 - one rule failed for this input; find which
             pr = ProbeResult(ok=False)
-            for r in rule_names:
+            for r in wanted:
                 try:
-                    got = _query(engine, f"data.{PACKAGE}.{r}")
+                    got = _query(engine, f"data.{PACKAGE}[{json.dumps(r)}]")
                 except Exception:  # noqa: BLE001
                     pr.errors.add(r)
                     continue

@@ -322,10 +322,14 @@ def _exec_allow_lists(mod: ModuleScan, values: dict[str, Any]) -> dict[str, list
 
 def _load(text: str, mod: ModuleScan, rego_v0: bool) -> tuple[engine.EngineResult, dict[str, RequestVerdict]]:
     names = sorted(set(AGENT_REQUESTS) | {ALLOW_FAILING} | (mod.names() & set(LEGACY_REQUESTS)))
-    if observes_whole_input(mod):
-        ev = engine.evaluate(text, _PROBES, names, rego_v0)
-    else:
-        ev = engine.evaluate(text, _PROBES_NO_EMPTY, names, rego_v0)
+    # The values the verdicts explain a condition with (allow-lists in policy_data, ...).
+    top = mod.names()
+    base = {"policy_data"} | {path[0] for n in AGENT_REQUESTS for st in mod.rules(n) for d in st.definitions
+                              for path in data_refs(d.body or [], top) if path}
+    base = tuple(sorted(b for b in base if b in top and not mod.is_function(b)))
+    probes = _PROBES if observes_whole_input(mod) else _PROBES_NO_EMPTY
+    ev = engine.evaluate(text, probes, names, rego_v0, base)
+    if probes is _PROBES_NO_EMPTY:
         if "none" in ev.probes:
             ev.probes["empty"] = ev.probes["none"]
     verdicts: dict[str, RequestVerdict] = {}

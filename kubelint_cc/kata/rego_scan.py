@@ -135,6 +135,9 @@ class ModuleScan:
     def names(self) -> set[str]:
         return {s.name for s in self.statements if s.kind in ("default", "rule", "function", "partial")}
 
+    def is_function(self, name: str) -> bool:
+        return bool(self._by_name("function", name))
+
     @property
     def if_imported(self) -> bool:
         return any(p in ("rego.v1", "future.keywords", "future.keywords.if") for p, _ in self.imports)
