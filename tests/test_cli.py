@@ -100,7 +100,7 @@ def test_statistics_table_and_fixable_count(tmp_path, run):
                      ["1", "0", "pss-host-namespaces", "error"],
                      ["1", "0", "pss-privileged", "error"]]
     assert out[-2] == "7 fixable with `kubelint-cc fix` (2 more with --unsafe-fixes)"
-    assert out[-1] == "10 findings (2 errors, 8 warnings) in 1 file"
+    assert out[-1] == "10 findings (2 errors, 8 warnings) in 1 file (1 object)"
     # The estimate is what fix then does.
     assert "would fix 7 findings in 1 file" in run("fix", "--diff", tmp_path).stderr.decode()
     quiet = run("scan", "-q", tmp_path)

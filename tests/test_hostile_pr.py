@@ -220,7 +220,7 @@ def test_text_output_escapes_names_and_values(tmp_path):
                 assert not line.startswith("real.yaml"), line
     proc = subprocess.run(_cli() + ["scan", "."], cwd=tmp_path, capture_output=True, timeout=60)
     text = proc.stdout.decode()
-    assert "./::error file=x::named.yaml:12:7: error privileged container " in text, text
+    assert "./::error file=x::named.yaml:12:7: error: [pss-privileged] container " in text, text
     assert r'"app\n::error file=real.yaml::SPOOFED\rreal.yaml:9:9: error privileged SPOOFED\e[2K\x85\u2028\x07\x9b"' \
         in text, text
     assert r"new\nline\r\e[2K.yaml" in text, text

@@ -236,5 +236,5 @@ def test_a_file_named_like_an_option_is_a_path(app, name):
              "evil.yaml": "pss: {level: baseline}\nrules: {ignore: [privileged]}\n"}
     proc, moved = app(files)
     assert proc.returncode != 0 and not moved, proc.output
-    assert "exit code: 1" in proc.output and "deploy/pod.yaml:10:7: error privileged " in proc.output, proc.output
+    assert "exit code: 1" in proc.output and "deploy/pod.yaml:10:7: error: [pss-privileged] " in proc.output, proc.output
     assert not (app.repo / "x.json").exists()

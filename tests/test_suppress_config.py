@@ -208,7 +208,7 @@ def test_suppressed_findings_are_counted_apart_and_hidden_from_text(tmp_path, ru
     proc = run("scan", "--pss-level", "baseline", f)
     out = proc.stdout.decode().splitlines()
     assert proc.returncode == 1
-    assert out[-1] == "1 finding (1 error), 2 suppressed in 1 file"
+    assert out[-1] == "1 finding (1 error), 2 suppressed in 1 file (1 object)"
     findings = [line for line in out if line.startswith(str(f))]
     assert len(findings) == 1 and "[pss-host-namespaces]" in findings[0]
     shown = run("scan", "--pss-level", "baseline", "--show-suppressed", f).stdout.decode().splitlines()
