@@ -71,8 +71,12 @@ def cli():
 @click.option("--follow-external-symlinks", is_flag=True,
               help="Follow symbolic links that lead outside the repository (never on untrusted input).")
 @click.option("--no-ignore", is_flag=True, help="Also scan what git ignores (.gitignore) in the directories walked.")
+@click.option("--admission-config", "admission_path", metavar="FILE",
+              help="The API server's AdmissionConfiguration (or a PodSecurityConfiguration): its PodSecurity "
+                   "defaults apply to namespaces without labels, and its exemptions exempt objects.")
 def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, baseline_path, write_baseline_path,
-         do_fix, unsafe_fixes, show_suppressed, quiet, select, ignore, color, follow_external_symlinks, no_ignore):
+         do_fix, unsafe_fixes, show_suppressed, quiet, select, ignore, color, follow_external_symlinks, no_ignore,
+         admission_path):
     """Scan files and directories (default: .); `-` reads stdin."""
     from kubelint_cc.engine import Options, Scanner
     from kubelint_cc.progress import Progress
@@ -81,7 +85,7 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
     cfg = _config(config_path, paths, select, ignore)
     options = Options(level=pss_level, version=pss_version, config=cfg,
                       follow_external_symlinks=follow_external_symlinks,
-                      gitignore=not no_ignore)
+                      gitignore=not no_ignore, admission=_admission(admission_path, cfg))
     if do_fix:
         from kubelint_cc import fix
         fix.fix_paths([p for p in paths if p != "-"] or ["."], write=True, unsafe=unsafe_fixes,
@@ -128,6 +132,23 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
     _report(result, fmt, output, show_suppressed, quiet, color)
     _warn_if_empty(result, paths)
     sys.exit(exit_code(result, fail_on))
+
+
+def _admission(path: str | None, cfg):
+    """--admission-config, else the config file's pss.admissionConfig (relative to it)."""
+    if path is None and cfg.admission_config:
+        path = os.path.join(cfg.root, cfg.admission_config)
+    if path is None:
+        return None
+    from kubelint_cc import admission
+    try:
+        conf = admission.load(path)
+    except admission.AdmissionConfigError as e:
+        _fail(str(e))
+    if conf.usernames:
+        click.echo(f"kubelint-cc: note: {conf.path}: exemptions.usernames ({len(conf.usernames)}) cannot apply to "
+                   "files: who sends a manifest to the API server is not written in it", err=True)
+    return conf
 
 
 def _names(values) -> list[str]:

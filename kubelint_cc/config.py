@@ -34,6 +34,7 @@ class Config:
     path: str | None = None
     pss_level: str | None = None
     pss_version: str | None = None
+    admission_config: str | None = None  # path of the cluster's AdmissionConfiguration, relative to the config
     select: list = field(default_factory=list)
     ignore: list = field(default_factory=list)
     severity: dict = field(default_factory=dict)
@@ -220,6 +221,7 @@ def _build(path: str, data: dict) -> Config:
         path=path,
         pss_level=pss.get("level"),
         pss_version=pss.get("version"),
+        admission_config=pss.get("admissionConfig"),
         select=list(rules.get("select", [])),
         ignore=list(rules.get("ignore", [])),
         severity=dict(rules.get("severity", {})),

@@ -14,10 +14,13 @@ from ruamel.yaml.nodes import ScalarNode, SequenceNode
 
 from kubelint_cc import defaults, expand, load, suppress, validate, yamltree
 from kubelint_cc.checks import kata_rules, placement, pss
+from kubelint_cc.checks.rule import Hit
 from kubelint_cc.render import helm
 
-LEVEL_LABEL = "pod-security.kubernetes.io/enforce"
-VERSION_LABEL = "pod-security.kubernetes.io/enforce-version"
+LABEL = "pod-security.kubernetes.io/"  # + enforce, audit, warn; + "-version" for each
+LEVEL_LABEL = LABEL + "enforce"
+VERSION_LABEL = LABEL + "enforce-version"
+MODES = ("enforce", "warn", "audit")
 VERSION_RE = re.compile(r"^v1\.(0|[1-9][0-9]*)$")
 # Cheap test for a Namespace document (YAML block style or JSON) before composing a file twice;
 # it starts with a literal so that the search is fast, and may match more than Namespaces.
@@ -129,6 +132,7 @@ class Options:
     version: str | None = None  # explicit --pss-version; None: namespace label, else config, else latest
     config: Any = None  # kubelint_cc.config.Config
     follow_external_symlinks: bool = False  # follow links that leave the repository (local use only)
+    admission: Any = None  # kubelint_cc.admission.PodSecurityConfig: the cluster's PodSecurity defaults and exemptions
     gitignore: bool = True  # directory walks skip what git ignores (--no-ignore: False)
 
 
@@ -179,6 +183,7 @@ def format_path(path: Iterable) -> str:
 class Policy:
     level: str
     minor: int
+    mode: str = "enforce"
 
 
 class Scanner:
@@ -186,32 +191,61 @@ class Scanner:
         from kubelint_cc.config import Config
         self.options = options or Options()
         self.config = self.options.config or Config()
-        self.namespaces: dict[str, Policy] = {}
+        self.namespaces: dict[str, dict[str, tuple]] = {}  # namespace -> mode -> (level, minor) from its labels
 
-    # -- PSS level and version for an object, as the admission controller would pick them
+    # -- PSS level and version for an object, in each PSA mode (README: "Which level applies")
     def policy_for(self, namespace: str) -> Policy:
-        labelled = self.namespaces.get(namespace)
-        level = self.options.level or (labelled.level if labelled else self.config.pss_level or pss.RESTRICTED)
-        if self.options.version is not None:
-            minor = parse_version(self.options.version)
-        elif labelled:
-            minor = labelled.minor
-        else:
-            minor = parse_version(self.config.pss_version or "latest")
-        return Policy(level, minor)
+        return self.policies_for(namespace)[0]
+
+    def policies_for(self, namespace: str) -> list[Policy]:
+        """The enforce policy first, then the audit and warn policies that judge anything.
+        Each level and version: the command-line flag (enforce only), else the namespace's
+        label, else the admission configuration's default, else (enforce only) the config
+        file, else restricted / latest."""
+        labels = self.namespaces.get(namespace, {})
+        defaults = self.options.admission.defaults if self.options.admission else {}
+        out = []
+        for mode in MODES:
+            flag = (self.options.level, self.options.version) if mode == "enforce" else (None, None)
+            conf = (self.config.pss_level, self.config.pss_version) if mode == "enforce" else (None, None)
+            fallback = (pss.RESTRICTED, "latest") if mode == "enforce" else ("privileged", "latest")
+            labelled = labels.get(mode)
+            default = defaults.get(mode)
+            if labelled is None and default is None and mode != "enforce":
+                continue
+            level = flag[0] or (labelled[0] if labelled else None) or (default.level if default else None) \
+                or conf[0] or fallback[0]
+            if flag[1] is not None:
+                minor = parse_version(flag[1])
+            elif labelled:
+                minor = labelled[1]
+            else:
+                version = (default.version if default else None) or conf[1] or fallback[1]
+                minor = parse_version(version)
+            minor = pss.LATEST_MINOR if minor is None else minor
+            if mode == "enforce" or level != "privileged":
+                out.append(Policy(level, minor, mode))
+        return out
 
     def learn_namespace(self, data: dict) -> None:
         meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
         name = meta.get("name")
         labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
-        if not isinstance(name, str) or LEVEL_LABEL not in labels and VERSION_LABEL not in labels:
+        if not isinstance(name, str):
             return
-        level = labels.get(LEVEL_LABEL, "privileged")
-        # PSA: an invalid enforce level fails closed (restricted); an invalid version means latest.
-        if level not in ("privileged", pss.BASELINE, pss.RESTRICTED):
-            level = pss.RESTRICTED
-        minor = parse_version(str(labels.get(VERSION_LABEL, "latest")))
-        self.namespaces[name] = Policy(level, pss.LATEST_MINOR if minor is None else minor)
+        modes = {}
+        for mode in MODES:
+            key = LABEL + mode
+            if key not in labels and key + "-version" not in labels:
+                continue
+            level = labels.get(key, "privileged")
+            # PSA: an invalid level fails closed (restricted); an invalid version means latest.
+            if level not in ("privileged", pss.BASELINE, pss.RESTRICTED):
+                level = pss.RESTRICTED
+            minor = parse_version(str(labels.get(key + "-version", "latest")))
+            modes[mode] = (level, pss.LATEST_MINOR if minor is None else minor)
+        if modes:
+            self.namespaces[name] = modes
 
     # -- scanning
     def scan(self, paths: list[str], stdin: Any = None, exclude: Callable | None = None,
@@ -376,22 +410,7 @@ class Scanner:
         hits: list[tuple] = []  # (rule, control, level, severity, message, full path, extra)
         view = expand.pod_view(data, template, prefix) if template is not None else None
         if view is not None:
-            policy = self.policy_for(namespace)
-            defaulted = defaults.pod(kind, view.spec)
-            for chk in pss.active_checks(policy.level, policy.minor):
-                also = pss.replaced_baseline(chk, view.metadata, view.spec, policy.minor) if chk.overrides else {}
-                for v in chk.func(view.metadata, view.spec, policy.minor):
-                    message = v.message
-                    if v.path in defaulted:
-                        message += (" (defaulted: in a hostNetwork Pod the API server sets hostPort to the "
-                                    "containerPort, and admission judges that)")
-                    if v.path in also:  # also a baseline violation: graded, named and explained as one
-                        base, bv = also[v.path]
-                        hits.append((pss_rule_id(base), chk.control, pss.BASELINE, SEVERITY[pss.BASELINE],
-                                     bv.message, view.prefix + v.path, (("baselineControl", base),)))
-                    else:
-                        hits.append((pss_rule_id(chk.control), chk.control, chk.level, SEVERITY[chk.level],
-                                     message, view.prefix + v.path, ()))
+            hits += self._pss_hits(kind, namespace, view)
             pod_hits = self._guarded(name, node, result, kata_rules.pod, view.metadata, view.spec)
             pod_hits += list(placement.runtime_class(view.spec, namespace, self.config))
             pod_hits += list(placement.peer_pods(view.spec, namespace, self.config))
@@ -420,6 +439,45 @@ class Scanner:
         findings.sort(key=lambda f: (f.line, f.column))
         yield from findings
 
+    def _pss_hits(self, kind: str, namespace: str, view) -> list[tuple]:
+        """Pod Security findings in every mode PSA evaluates: enforce at its severities; what
+        only the audit or warn level forbids, as warnings marked with those modes."""
+        exempt = self.options.admission.exemption(namespace, view.spec.get("runtimeClassName")) \
+            if self.options.admission else None
+        if exempt:
+            h = Hit("pss-exempt", None, "note", f"not evaluated by Pod Security Admission: {exempt}", ())
+            return [(h.rule, h.control, None, h.severity, h.message, view.prefix + h.path, h.extra)]
+        defaulted = defaults.pod(kind, view.spec)
+        found: dict[tuple, list] = {}  # (control, path) -> [hit fields..., modes, policy of the first mode]
+        for policy in self.policies_for(namespace):
+            for chk in pss.active_checks(policy.level, policy.minor):
+                also = pss.replaced_baseline(chk, view.metadata, view.spec, policy.minor) if chk.overrides else {}
+                for v in chk.func(view.metadata, view.spec, policy.minor):
+                    key = (also[v.path][0] if v.path in also else chk.control, v.path)
+                    if key in found:  # the same offending value, already found in another mode
+                        found[key][-2].append(policy.mode)
+                        continue
+                    message = v.message
+                    if v.path in defaulted:
+                        message += (" (defaulted: in a hostNetwork Pod the API server sets hostPort to the "
+                                    "containerPort, and admission judges that)")
+                    rule, level, severity, extra = pss_rule_id(chk.control), chk.level, SEVERITY[chk.level], ()
+                    if v.path in also:  # also a baseline violation: graded, named and explained as one
+                        base, bv = also[v.path]
+                        rule, level, severity, extra = pss_rule_id(base), pss.BASELINE, SEVERITY[pss.BASELINE], \
+                            (("baselineControl", base),)
+                        message = bv.message + message[len(v.message):]
+                    found[key] = [rule, chk.control, level, severity, message, view.prefix + v.path, extra,
+                                  [policy.mode], policy]
+        hits = []
+        for rule, control, level, severity, message, path, extra, modes, policy in found.values():
+            if "enforce" not in modes:  # kubectl prints a warning, or the audit log records it
+                severity = "warning"
+                message += (f" (PSA {' and '.join(modes)} mode{'s' if len(modes) > 1 else ''}: {policy.level} "
+                            f"{_version_text(policy.minor)})")
+            hits.append((rule, control, level, severity, message, path, extra + (("modes", modes),)))
+        return hits
+
     def _guarded(self, name: str, node: Any, result: Result, rule: Callable, *args) -> list:
         """Runs a rule that decodes untrusted payloads; a failure is an input error, never a crash."""
         try:
@@ -436,6 +494,10 @@ class Scanner:
             line, col = yamltree.locate(root, prefix + where)
             result.errors.append(load.LoadError(name, f"{suppress.ANNOTATION} annotation: "
                                                       f"{catalog.unknown_name(unknown)}", line, col))
+
+
+def _version_text(minor: int) -> str:
+    return "latest" if minor == pss.LATEST_MINOR else f"v1.{minor}"
 
 
 def _read_by_rules(kind: str, api_version: str | None = None, declared: tuple = ()) -> bool:
