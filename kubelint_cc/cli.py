@@ -17,6 +17,7 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 # --format -> module in kubelint_cc.reporters (text is handled apart: it takes options)
 REPORTERS = {"json": "json_report", "sarif": "sarif", "github": "github", "junit": "junit", "gitlab": "gitlab"}
 FORMATS = ["text", *REPORTERS]
+LEVELS = ["baseline", "restricted", "privileged"]  # as in the config and the namespace label
 SEVERITY_RANK = {"note": 0, "warning": 1, "error": 2}
 
 
@@ -40,8 +41,9 @@ def cli():
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(), metavar="[PATH]...")
-@click.option("--pss-level", type=click.Choice(["baseline", "restricted"]), default=None,
-              help="Pod Security Standards level (default: the namespace's enforce label, else config, else restricted).")
+@click.option("--pss-level", type=click.Choice(LEVELS), default=None,
+              help="Pod Security Standards level (default: the namespace's enforce label, else config, else "
+                   "restricted; privileged: no PSS findings).")
 @click.option("--pss-version", callback=_version, default=None, metavar="v1.N|latest",
               help="Pod Security Standards version (default: the namespace's enforce-version label, else config, else latest).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
@@ -243,20 +245,25 @@ def _report(result, fmt: str, output: str | None, show_suppressed: bool = False,
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(), required=True, metavar="PATH...")
+@click.argument("paths", nargs=-1, type=click.Path(), metavar="[PATH]...")
 @click.option("--diff", is_flag=True, help="Print a unified diff instead of writing the files.")
 @click.option("--unsafe-fixes", is_flag=True, help="Also turn privileged: true into false (can break the workload).")
-def fix(paths, diff, unsafe_fixes):
-    """Rewrite manifests in place, fixing the restricted controls that have one safe answer."""
-    from kubelint_cc import config as config_mod
+@click.option("--pss-level", type=click.Choice(LEVELS), default=None,
+              help="As for scan: only findings at this level are fixed.")
+@click.option("--pss-version", callback=_version, default=None, metavar="v1.N|latest", help="As for scan.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, help="As for scan.")
+@click.option("--select", "select", multiple=True, metavar="NAMES", help="As for scan: fix only these.")
+@click.option("--ignore", "ignore", multiple=True, metavar="NAMES", help="As for scan: leave these alone.")
+def fix(paths, diff, unsafe_fixes, pss_level, pss_version, config_path, select, ignore):
+    """Rewrite manifests in place (default: .), fixing the findings scan reports that have
+    one safe answer."""
     from kubelint_cc import fix as fix_mod
     from kubelint_cc.engine import Options
-    try:
-        cfg = config_mod.load_config(None, list(paths))
-    except config_mod.ConfigError as e:
-        _fail(str(e))
-    code = fix_mod.fix_paths(list(paths), write=not diff, unsafe=unsafe_fixes, out=sys.stdout,
-                             exclude=cfg.exclude_matcher(), options=Options(config=cfg))
+    paths = list(paths) or ["."]
+    cfg = _config(config_path, paths, select, ignore)
+    code = fix_mod.fix_paths(paths, write=not diff, unsafe=unsafe_fixes, out=sys.stdout,
+                             exclude=cfg.exclude_matcher(),
+                             options=Options(level=pss_level, version=pss_version, config=cfg))
     sys.exit(code)
 
 

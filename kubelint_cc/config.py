@@ -109,14 +109,62 @@ def discover(paths: list[str]) -> str | None:
 
 
 def _pyproject_section(path: str) -> dict | None:
+    import re
     import tomllib
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: cannot read: {e}") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8: {e}") from None
+    except tomllib.TOMLDecodeError as e:  # "Invalid value (at line 3, column 9)": say it as path:line:col
+        m = re.search(r" \(at line (\d+), column (\d+)\)$", str(e))
+        at, message = (f":{m.group(1)}:{m.group(2)}", str(e)[:m.start()]) if m else ("", str(e))
+        if message.endswith(" (at end of document)"):
+            with open(path, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+            at, message = f":{text.count(chr(10)) + 1}:{len(text) - text.rfind(chr(10))}", message[:-21]
+        raise ConfigError(f"{path}{at}: invalid TOML: {message}") from None
     section = data.get("tool", {}).get("kubelint-cc")
     return section
+
+
+_TOML_KEY = r'(?:"(?:[^"\\]|\\.)*"|'"'"r"[^']*'|[A-Za-z0-9_-]+)"
+
+
+def _toml_keys(text: str) -> list[str]:
+    import re
+    return [k.strip("\"'") for k in re.findall(_TOML_KEY, text)]
+
+
+def _toml_locate(text: str, steps: list) -> tuple[int, int] | None:
+    """Best-effort (line, column) of a key path under [tool.kubelint-cc] in pyproject.toml
+    text (tomllib keeps no positions): the deepest matching table header, then each key,
+    dotted or inside an inline table, then the list item."""
+    import re
+    full = ["tool", "kubelint-cc"] + [s for s in steps if isinstance(s, str)]
+    index = next((s for s in steps if isinstance(s, int)), None)
+    headers = [(m.start(), m.end(), _toml_keys(m.group(1))) for m in
+               re.finditer(r"^[ \t]*\[(?!\[)[ \t]*([^\]\n]+?)[ \t]*\][ \t]*(?:#.*)?$", text, re.M)]
+    best = None
+    for n, (start, end, keys) in enumerate(headers):
+        if len(keys) >= 2 and full[:len(keys)] == keys and (best is None or len(keys) > len(best[2])):
+            best = (start, end, keys, headers[n + 1][0] if n + 1 < len(headers) else len(text))
+    if best is None:
+        return None
+    found, pos, _, end = best
+    for key in full[len(best[2]):]:
+        m = re.compile(r"(?<![\w-])[\"']?" + re.escape(key) + r"[\"']?[ \t]*[=.]").search(text, pos, end)
+        if not m:
+            break
+        found, pos = m.start(), m.end()
+    else:
+        items = list(re.finditer(r'"(?:[^"\\]|\\.)*"|' + r"'[^']*'", text[pos:end])) if index is not None else []
+        if index is not None and index < len(items):
+            found = pos + items[index].start()
+    line_start = text.rfind("\n", 0, found) + 1
+    return text.count("\n", 0, found) + 1, found - line_start + 1
 
 
 def load_config(explicit: str | None, paths: list[str]) -> Config:
@@ -129,7 +177,7 @@ def load_config(explicit: str | None, paths: list[str]) -> Config:
         data, root = _pyproject_section(path), None
         if data is None:
             raise ConfigError(f"{path}: no [tool.kubelint-cc] section")
-        where = lambda p: f"{path}: [tool.kubelint-cc]{''.join(f'.{s}' if isinstance(s, str) else f'[{s}]' for s in p)}"
+        where = lambda p: _toml_where(path, p)
     else:
         data, root = _load_yaml(path)
         where = lambda p: _yaml_where(path, root, p)
@@ -179,6 +227,16 @@ def _load_yaml(path: str):
     return data, nodes[0]
 
 
+def _toml_where(path: str, steps) -> str:
+    dotted = "[tool.kubelint-cc]" + "".join(f".{s}" if isinstance(s, str) else f"[{s}]" for s in steps)
+    try:
+        with open(path, encoding="utf-8") as f:
+            at = _toml_locate(f.read(), list(steps))
+    except (OSError, UnicodeError):
+        at = None
+    return f"{path}:{at[0]}:{at[1]}: {dotted}" if at else f"{path}: {dotted}"
+
+
 def _yaml_where(path: str, root, steps) -> str:
     from kubelint_cc import yamltree
     dotted = excerpt(".".join(str(s) for s in steps) or "(top level)")
@@ -202,6 +260,9 @@ def _validate(data: Any, where) -> None:
             steps.append(extra[0])
             raise ConfigError(f"{where(steps)}: unknown key {excerpt(repr(extra[0]))}"
                               f" (allowed: {', '.join(sorted(e.schema.get('properties', {})))})")
+    if e.validator == "pattern":  # never show the regular expression: say what is expected
+        raise ConfigError(f"{where(steps)}: {excerpt(repr(e.instance))} is not valid: expected "
+                          f"{e.schema.get('description', 'another value')}")
     # jsonschema's message quotes the whole value (a whole file, if the config is one string):
     # quote a short excerpt of it instead.
     message, value = e.message, repr(e.instance)

@@ -79,11 +79,14 @@ def test_text_lines_findings_and_input_errors_share_one_format(tmp_path, run):
     import re
     (tmp_path / "bad.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostPID: true\n"
                                        "  containers: [{name: c, image: x}]\n---\nkind: Pod\n  x: [\n")
-    lines = run("scan", "--pss-level", "baseline", tmp_path / "bad.yaml").stdout.decode().splitlines()
-    # One regular expression, as a CI problem matcher would use it, reads both.
-    matcher = re.compile(r"^(.+?):(\d+):(\d+): (error|warning|note): (?:\[([a-z0-9-]+)\] )?(.*)$")
-    matched = [matcher.match(line).groups() for line in lines if line.startswith(str(tmp_path))]
-    assert [(m[1], m[3], m[4]) for m in matched] == [("5", "error", "pss-host-namespaces"), ("9", "error", None)]
+    (tmp_path / "dangling.yaml").symlink_to(tmp_path / "nowhere")
+    lines = run("scan", "--pss-level", "baseline", tmp_path).stdout.decode().splitlines()
+    # One regular expression, as a CI problem matcher would use it (README), reads them all.
+    matcher = re.compile(r"^(.+?):(?:(\d+):(\d+):)? (error|warning|note): (?:\[([a-z0-9-]+)\] )?(.*)$")
+    matched = sorted((m[0].rsplit("/", 1)[-1], m[1], m[3], m[4])
+                     for m in (matcher.match(line).groups() for line in lines if line.startswith(str(tmp_path))))
+    assert matched == [("bad.yaml", "5", "error", "pss-host-namespaces"), ("bad.yaml", "9", "error", None),
+                       ("dangling.yaml", None, "error", None)]
 
 
 def test_statistics_table_and_fixable_count(tmp_path, run):

@@ -246,6 +246,27 @@ def test_scan_fix_uses_the_scan_level(tmp_path, run):
     assert (tmp_path / "k.yaml").read_bytes() == (FIX / "kubectl.yaml").read_bytes()
 
 
+def test_fix_takes_the_scans_scope_and_options(tmp_path, run):
+    shutil.copyfile(FIX / "kubectl.yaml", tmp_path / "k.yaml")
+    original = (FIX / "kubectl.yaml").read_bytes()
+    for level in ("baseline", "privileged"):
+        proc = run("fix", "--pss-level", level, cwd=tmp_path)  # default path: .
+        assert proc.returncode == 0 and "fixed 0 findings" in proc.stdout.decode(), (level, proc.stdout)
+        assert (tmp_path / "k.yaml").read_bytes() == original
+    proc = run("fix", "--pss-version", "v1.7", "--diff", cwd=tmp_path)  # before allowPrivilegeEscalation and co.
+    assert "would fix k.yaml: runAsNonRoot x2\n" in proc.stderr.decode()
+    (tmp_path / "cfg.yaml").write_text("rules: {select: [runAsNonRoot]}\n")
+    proc = run("fix", "--config", "cfg.yaml", "--diff", cwd=tmp_path)
+    assert "would fix k.yaml: runAsNonRoot" in proc.stderr.decode(), proc.stderr.decode()
+    proc = run("fix", "--ignore", "runAsNonRoot,pss-seccomp-profile-restricted", "--diff", cwd=tmp_path)
+    fixed = next(line for line in proc.stderr.decode().splitlines() if line.startswith("would fix k.yaml:"))
+    assert "runAsNonRoot" not in fixed and "seccompProfile_restricted" not in fixed and "capabilities" in fixed
+    proc = run("fix", "--select", "privilegd", cwd=tmp_path)
+    assert proc.returncode == 2 and b"did you mean `privileged`?" in proc.stderr
+    run("fix", cwd=tmp_path)
+    assert (tmp_path / "k.yaml").read_bytes() == (EXPECTED / "kubectl.yaml").read_bytes()
+
+
 # ---------------------------------------------------------------- PSS fail fixtures
 
 PSS_FAIL = sorted((FIXTURES / "pss").glob("*/fail/*.yaml")) if (FIXTURES / "pss").is_dir() else []

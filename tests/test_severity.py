@@ -57,6 +57,14 @@ def test_sarif_names_the_baseline_rule_and_control(tmp_path, run):
     assert host["properties"]["pssLevel"] == "baseline"
     assert host["properties"]["baselineControl"] == "hostPathVolumes"
     assert rules[host["ruleIndex"]]["id"] == "pss-host-path-volumes"
+    # GitHub grades the alert by the rule's security-severity: the baseline rule's, not restrictedVolumes' 5.5.
+    assert rules[host["ruleIndex"]]["properties"]["security-severity"] == "8.0"
+
+
+def test_privileged_level_is_accepted_on_the_command_line_as_in_the_config(tmp_path, run):
+    (tmp_path / "pod.yaml").write_text(POD)
+    proc = run("scan", "--pss-level", "privileged", tmp_path / "pod.yaml")
+    assert proc.returncode == 0 and proc.stdout.decode().endswith("0 findings in 1 file\n")
 
 
 @pytest.mark.parametrize("body, line, baseline_control", [

@@ -227,3 +227,24 @@ def test_suppression_reasons_keep_the_users_words(tmp_path, scan_json):
     _, doc = scan_json("--pss-level", "baseline", f)
     reasons = {x["control"]: x["suppressed"]["justification"] for x in doc["findings"] if "suppressed" in x}
     assert reasons == {"hostPorts": "legacy LB, see TICKET-1", "privileged": "node agent,  really"}
+
+
+@pytest.mark.parametrize("toml, message", [
+    ('[tool.kubelint-cc]\npss = {level = "baseline", version = "1.29"}\n',
+     'pyproject.toml:2:28: [tool.kubelint-cc].pss.version: \'1.29\' is not valid: expected "latest" or v1.N'),
+    ('[project]\nname = "x"\n\n[tool.kubelint-cc.rules]\nselect = [\n  "hostPorts",\n  "privilegd",\n]\n',
+     "pyproject.toml:7:3: [tool.kubelint-cc].rules.select[1]: unknown rule or control 'privilegd' "
+     "(did you mean `privileged`?)"),
+    ('[tool.kubelint-cc]\nrules.severity = {runAsNonRoot = "fatal"}\n',
+     "pyproject.toml:2:19: [tool.kubelint-cc].rules.severity.runAsNonRoot: 'fatal' is not one of"),
+    ('[tool.kubelint-cc]\nexclude = [1,,]\n', "pyproject.toml:2:14: invalid TOML: Invalid value"),
+    ('[tool.kubelint-cc]\nexclude = [1\n', "pyproject.toml:3:1: invalid TOML: Unclosed array"),
+])
+def test_pyproject_config_errors_name_line_and_column(tmp_path, run, toml, message):
+    (tmp_path / "pyproject.toml").write_text(toml)
+    (tmp_path / "p.yaml").write_text(PRIV_POD)
+    proc = run("scan", tmp_path)
+    assert proc.returncode == 2
+    err = proc.stderr.decode()
+    assert message in err, err
+    assert "^(" not in err  # no regular expression

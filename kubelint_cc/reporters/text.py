@@ -109,10 +109,20 @@ def _tail(result, stream, stats: Stats, quiet: bool = False) -> None:
                      f"{b['stale']} stale entr{'y' if b['stale'] == 1 else 'ies'}"
                      f"{' (fixed or gone: rewrite it with --write-baseline)' if b['stale'] else ''}\n")
     s = summary(result)
-    counts = ", ".join(f"{n} {sev}{'s' if n != 1 else ''}" for sev, n in sorted(s["by_severity"].items()))
-    stream.write(f"{s['findings']} finding{'s' if s['findings'] != 1 else ''}"
-                 f"{' (' + counts + ')' if counts else ''}"
-                 f"{', ' + str(s['suppressed']) + ' suppressed' if s['suppressed'] else ''}"
-                 f" in {s['files']} file{'s' if s['files'] != 1 else ''}"
-                 f" ({s['objects']} object{'s' if s['objects'] != 1 else ''})"
-                 f"{', ' + str(s['errors']) + ' input error' + ('s' if s['errors'] != 1 else '') if s['errors'] else ''}\n")
+    stream.write(summary_line(s) + "\n")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'s' if n != 1 else ''}"
+
+
+def summary_line(s: dict) -> str:
+    """E.g. 5,982 findings (365 errors, 5,614 warnings), 2 suppressed in 2,472 files (4,088 objects), 11 input errors."""
+    counts = ", ".join(_count(n, sev) for sev, n in sorted(s["by_severity"].items()))
+    line = _count(s["findings"], "finding") + (f" ({counts})" if counts else "")
+    if s["suppressed"]:
+        line += f", {s['suppressed']:,} suppressed"
+    line += " in " + _count(s["files"], "file") + f" ({_count(s['objects'], 'object')})"
+    if s["errors"]:
+        line += ", " + _count(s["errors"], "input error")
+    return line
