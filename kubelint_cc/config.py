@@ -35,6 +35,7 @@ class Config:
     pss_level: str | None = None
     pss_version: str | None = None
     admission_config: str | None = None  # path of the cluster's AdmissionConfiguration, relative to the config
+    kyverno_exclude: list = field(default_factory=list)  # Kyverno podSecurity exclude entries (kubelint_cc.kyverno)
     select: list = field(default_factory=list)
     ignore: list = field(default_factory=list)
     severity: dict = field(default_factory=dict)
@@ -283,6 +284,7 @@ def _build(path: str, data: dict) -> Config:
         pss_level=pss.get("level"),
         pss_version=pss.get("version"),
         admission_config=pss.get("admissionConfig"),
+        kyverno_exclude=list(pss.get("kyvernoExclude", [])),
         select=list(rules.get("select", [])),
         ignore=list(rules.get("ignore", [])),
         severity=dict(rules.get("severity", {})),

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ruamel.yaml.nodes import ScalarNode, SequenceNode
 
-from kubelint_cc import defaults, expand, load, suppress, validate, yamltree
+from kubelint_cc import defaults, expand, kyverno, load, suppress, validate, yamltree
 from kubelint_cc.checks import kata_rules, placement, pss
 from kubelint_cc.checks.rule import Hit
 from kubelint_cc.render import helm
@@ -454,6 +454,10 @@ class Scanner:
                 also = pss.replaced_baseline(chk, view.metadata, view.spec, policy.minor) if chk.overrides else {}
                 for v in chk.func(view.metadata, view.spec, policy.minor):
                     key = (also[v.path][0] if v.path in also else chk.control, v.path)
+                    # a value that also breaks a baseline control is exempted only with that control
+                    if self.config.kyverno_exclude and kyverno.excluded(self.config.kyverno_exclude, key[0],
+                                                                        v.path, view.spec):
+                        continue
                     if key in found:  # the same offending value, already found in another mode
                         found[key][-2].append(policy.mode)
                         continue

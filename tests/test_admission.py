@@ -156,3 +156,51 @@ def test_config_key_names_the_admission_config(run, tmp_path):
     (tmp_path / "pods.yaml").write_text(PODS)
     doc = json.loads(run("scan", "--format", "json", "pods.yaml", cwd=tmp_path).stdout)
     assert [f["rule"] for f in doc["findings"] if f["object"]["name"] == "peer"] == ["pss-exempt"]
+
+
+KYVERNO_POD = """apiVersion: v1
+kind: Pod
+metadata:
+  name: agent
+spec:
+  hostNetwork: true
+  securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
+  containers:
+  - name: agent
+    image: ghcr.io/acme/agent:1.2
+    securityContext:
+      allowPrivilegeEscalation: false
+      capabilities: {add: [NET_ADMIN], drop: [ALL]}
+  - name: app
+    image: docker.io/library/nginx:1.27
+    securityContext:
+      allowPrivilegeEscalation: false
+      capabilities: {add: [NET_ADMIN], drop: [ALL]}
+"""
+
+
+@pytest.mark.parametrize("exclude, expected", [
+    ("[]", {("pss-capabilities-baseline", 13), ("pss-capabilities-baseline", 18), ("pss-host-namespaces", 6)}),
+    # container-level: only the agent image is exempted
+    ('[{controlName: Capabilities, images: ["ghcr.io/acme/*"]}]',
+     {("pss-capabilities-baseline", 18), ("pss-host-namespaces", 6)}),
+    # pod-level part of a control: no images
+    ("[{controlName: Host Namespaces}]", {("pss-capabilities-baseline", 13), ("pss-capabilities-baseline", 18)}),
+    # images on a pod-level control exempt nothing at the pod level
+    ('[{controlName: Host Namespaces, images: ["*"]}]',
+     {("pss-capabilities-baseline", 13), ("pss-capabilities-baseline", 18), ("pss-host-namespaces", 6)}),
+])
+def test_kyverno_exclusions_by_image(run, tmp_path, exclude, expected):
+    (tmp_path / ".kubelint-cc.yaml").write_text(f"pss:\n  kyvernoExclude: {exclude}\n")
+    (tmp_path / "pod.yaml").write_text(KYVERNO_POD)
+    doc = json.loads(run("scan", "--format", "json", "pod.yaml", cwd=tmp_path).stdout)
+    assert {(f["rule"], f["line"]) for f in doc["findings"]} == expected
+
+
+def test_kyverno_exclusion_fields_it_cannot_model_are_refused(run, tmp_path):
+    (tmp_path / ".kubelint-cc.yaml").write_text(
+        "pss:\n  kyvernoExclude:\n  - controlName: Capabilities\n    images: ['*']\n"
+        "    restrictedField: spec.containers[*].securityContext.capabilities.add\n    values: [NET_ADMIN]\n")
+    (tmp_path / "pod.yaml").write_text(KYVERNO_POD)
+    proc = run("scan", "pod.yaml", cwd=tmp_path)
+    assert proc.returncode == 2 and "restrictedField" in proc.stderr.decode()
