@@ -64,7 +64,7 @@ def test_sarif_names_the_baseline_rule_and_control(tmp_path, run):
 def test_privileged_level_is_accepted_on_the_command_line_as_in_the_config(tmp_path, run):
     (tmp_path / "pod.yaml").write_text(POD)
     proc = run("scan", "--pss-level", "privileged", tmp_path / "pod.yaml")
-    assert proc.returncode == 0 and proc.stdout.decode().endswith("0 findings in 1 file\n")
+    assert proc.returncode == 0 and proc.stdout.decode().endswith("0 findings in 1 file (1 object)\n")
 
 
 @pytest.mark.parametrize("body, line, baseline_control", [

@@ -50,7 +50,7 @@ def test_declared_kinds_are_judged_by_their_template(scan_json):
 
 @pytest.mark.parametrize("entry,message", [
     ("{kind: X, apiVersion: a/v1}", "'template' is a required property"),
-    ("{kind: X, apiVersion: a/v1, template: spec..template}", "does not match"),
+    ("{kind: X, apiVersion: a/v1, template: spec..template}", "is not valid: expected Dotted path"),
     ("{kind: X, apiVersion: a/v1, template: spec.template, path: x}", "unknown key 'path'"),
 ])
 def test_declarations_are_validated(run, tmp_path, entry, message):

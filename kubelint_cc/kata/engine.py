@@ -135,7 +135,8 @@ def evaluate(text: str, probes: list[tuple[str, Any]], rule_names: list[str], re
             has_input = False
         wanted = sorted(set(rule_names) | (set(base_names) if k == 0 else set()))
         try:
-            vals = _query(engine, f"{{r: v | some r in {json.dumps(wanted)}; v := data.{PACKAGE}[r]}}")
+            # `names[_]`, not `some r in`: the query must parse in Rego v0 too
+            vals = _query(engine, f"{{r: v | r := {json.dumps(wanted)}[_]; v := data.{PACKAGE}[r]}}")
         except Exception:  # noqa: BLE001 - one rule failed for this input; find which
             pr = ProbeResult(ok=False)
             for r in wanted:
