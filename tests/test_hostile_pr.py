@@ -224,3 +224,29 @@ def test_text_output_escapes_names_and_values(tmp_path):
     assert r'"app\n::error file=real.yaml::SPOOFED\rreal.yaml:9:9: error privileged SPOOFED\e[2K\x85\u2028\x07\x9b"' \
         in text, text
     assert r"new\nline\r\e[2K.yaml" in text, text
+
+
+N = 80_000
+SLOW = {  # before the fix, on the project's machine
+    # 34 s (79 s in the issue), 295 s at 160k: libyaml's parser, in the skim, has no depth limit
+    "Service, 80k [ ]": ("Service", "x: " + "[" * N + "]" * N + "\n", "nesting deeper than 256 levels"),
+    "Namespace, 80k [ ]": ("Namespace", "x: " + "[" * N + "]" * N + "\n", "nesting deeper than 256 levels"),
+    "Service, 160k [": ("Service", "x: " + "[" * 2 * N + "\n", "nesting deeper than 256 levels"),
+    # 18 s: each `*` searched back to the start of the line
+    "Service, 400k a*": ("Service", "x: " + "a*" * 400_000 + "\n", None),
+    "Pod, 400k a*": ("Pod", "x: " + "a*" * 400_000 + "\n", None),
+    "Service, 400k a *": ("Service", "x: " + "a *" * 400_000 + "\n", None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SLOW))
+def test_no_quadratic_paths_in_the_loader(tmp_path, case):
+    kind, body, error = SLOW[case]
+    (tmp_path / "slow.yaml").write_text(f"apiVersion: v1\nkind: {kind}\nmetadata:\n  name: s\n{body}"
+                                        "---\n" + PRIVILEGED_POD)
+    # A hang guard, generous for a busy machine: each case takes well under a second.
+    proc, out = cli("scan", "--format", "json", "--pss-level", "baseline", tmp_path / "slow.yaml", timeout=20)
+    doc = json.loads(proc.stdout)
+    assert [e["message"] for e in doc["errors"]] == ([error] if error else []), out[:2000]
+    assert proc.returncode == (2 if error else 1)
+    assert [f["control"] for f in doc["findings"]] == ["privileged"]
