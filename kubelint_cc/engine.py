@@ -14,6 +14,7 @@ from ruamel.yaml.nodes import ScalarNode, SequenceNode
 
 from kubelint_cc import expand, load, suppress, validate, yamltree
 from kubelint_cc.checks import kata_rules, placement, pss
+from kubelint_cc.excerpt import clip
 
 LEVEL_LABEL = "pod-security.kubernetes.io/enforce"
 VERSION_LABEL = "pod-security.kubernetes.io/enforce-version"
@@ -338,7 +339,10 @@ class Scanner:
         result.objects += 1
         meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
         namespace = meta.get("namespace") if isinstance(meta.get("namespace"), str) else None
-        obj = {"kind": kind, "namespace": namespace, "name": meta.get("name") if isinstance(meta.get("name"), str) else None}
+        # Kubernetes names are at most 253 characters: a longer one is cut, so that it is not
+        # repeated whole in every finding of the object.
+        obj = {"kind": clip(kind), "namespace": clip(namespace),
+               "name": clip(meta.get("name")) if isinstance(meta.get("name"), str) else None}
         result.errors.extend(validate.pod_template(name, root, prefix, data, obj))
         namespace = namespace or self.config.default_namespace
         hits: list[tuple] = []  # (rule, control, level, severity, message, full path, extra)
@@ -360,13 +364,21 @@ class Scanner:
                      for h in self._guarded(name, node, result, kata_rules.config_map, data)]
         ignores = suppress.annotation_ignores(meta, view.metadata if view else None,
                                               view.prefix[len(prefix):] if view else ())
+        hits = [h for h in hits if self.config.enabled(h[0], h[1])]
+        hits, cut = _cap_repeats(hits)
         findings = []
         for rule, control, level, severity, message, full, extra in hits:
-            if not self.config.enabled(rule, control):
-                continue
             line, col = yamltree.locate(root, full)
             finding = Finding(rule, control, level, self.config.severity_for(rule, control, severity), message,
                               name, line, col, format_path(full), obj, extra=dict(extra))
+            finding.suppressed = suppress.match(ignores, finding)
+            findings.append(finding)
+        for (rule, control, level), (n, severity) in cut.items():
+            line, col = yamltree.locate(root, prefix)
+            finding = Finding(rule, control, level, self.config.severity_for(rule, control, severity),
+                              f"{n:,} more {rule} findings in this object are not shown "
+                              f"(at most {MAX_REPEATS} per rule and object)", name, line, col,
+                              format_path(prefix), obj)
             finding.suppressed = suppress.match(ignores, finding)
             findings.append(finding)
         findings.extend(self._unknown_suppressions(ignores, root, prefix, name, obj))
@@ -392,6 +404,26 @@ class Scanner:
                                f"suppression names unknown rule or control {unknown!r}", name, line, col,
                                format_path(full), obj))
         return out
+
+
+MAX_REPEATS = 100  # findings of one rule per object; more are counted in one finding
+
+
+def _cap_repeats(hits: list) -> tuple[list, dict]:
+    """The first MAX_REPEATS hits of each rule, and {(rule, control, level): (how many more,
+    their highest severity)}.  One object can hold 500,000 initdata keys or containers: its
+    report must not grow with them (no real object has a hundred findings of one rule)."""
+    kept, seen, cut = [], {}, {}
+    rank = {"note": 0, "warning": 1, "error": 2}
+    for hit in hits:
+        key = hit[:3]
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] <= MAX_REPEATS:
+            kept.append(hit)
+            continue
+        n, severity = cut.get(key, (0, hit[3]))
+        cut[key] = (n + 1, max(severity, hit[3], key=lambda s: rank.get(s, 2)))
+    return kept, cut
 
 
 def _read_by_rules(kind: str) -> bool:

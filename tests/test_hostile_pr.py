@@ -250,3 +250,32 @@ def test_no_quadratic_paths_in_the_loader(tmp_path, case):
     assert [e["message"] for e in doc["errors"]] == ([error] if error else []), out[:2000]
     assert proc.returncode == (2 if error else 1)
     assert [f["control"] for f in doc["findings"]] == ["privileged"]
+
+
+def test_findings_repeated_in_one_object_are_capped_with_a_count(tmp_path):
+    containers = "".join(f"  - {{name: c{i}, image: x, securityContext: {{privileged: true}}}}\n" for i in range(150))
+    (tmp_path / "pod.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: many}\nspec:\n  containers:\n"
+                                       + containers)
+    proc, out = cli("scan", "--format", "json", "--pss-level", "baseline", tmp_path)
+    assert proc.returncode == 1
+    findings = json.loads(proc.stdout)["findings"]
+    assert len(findings) == 101
+    assert sum(f["message"].startswith('container "c') for f in findings) == 100
+    (summary,) = [f for f in findings if "not shown" in f["message"]]
+    assert summary["message"] == ("50 more pss-privileged findings in this object are not shown "
+                                  "(at most 100 per rule and object)")
+    assert (summary["rule"], summary["severity"], summary["line"]) == ("pss-privileged", "error", 1)
+
+
+def test_echoed_values_are_short(tmp_path):
+    long = "x" * 200_000
+    (tmp_path / "pod.yaml").write_text(
+        f"apiVersion: v1\nkind: Pod\nmetadata: {{name: {long}, namespace: {long}}}\nspec:\n"
+        f"  containers:\n  - name: {long}\n    image: x\n    securityContext:\n"
+        f"      privileged: true\n      capabilities: {{add: [{long}]}}\n      procMount: {long}\n"
+        f"  securityContext: {{sysctls: [{{name: {long}}}]}}\n")
+    for fmt in ("text", "json", "sarif"):
+        proc, out = cli("scan", "--format", fmt, tmp_path)
+        assert proc.returncode == 1
+        assert len(out) < (300_000 if fmt == "sarif" else 30_000), len(out)  # (SARIF carries every rule's help)
+        assert "x" * 300 not in out
