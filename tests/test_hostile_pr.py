@@ -279,3 +279,14 @@ def test_echoed_values_are_short(tmp_path):
         assert proc.returncode == 1
         assert len(out) < (300_000 if fmt == "sarif" else 30_000), len(out)  # (SARIF carries every rule's help)
         assert "x" * 300 not in out
+
+
+@pytest.mark.parametrize("value", [".nan", ".NaN", "-.inf"])
+def test_fix_handles_nan_and_infinity(tmp_path, value):
+    """NaN never equals itself: the re-parse check must not take it for a change."""
+    pod = tmp_path / "pod.yaml"
+    pod.write_text(f"apiVersion: v1\nkind: Pod\nmetadata: {{name: x}}\nspec:\n  priority: {value}\n"
+                   "  containers:\n  - name: c\n    image: x\n")
+    proc, out = cli("fix", pod)
+    assert proc.returncode == 0 and "please report" not in out, out
+    assert f"priority: {value}\n" in pod.read_text() and "allowPrivilegeEscalation: false" in pod.read_text()
