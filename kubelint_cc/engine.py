@@ -250,7 +250,10 @@ class Scanner:
         # to every one of them.  Frozen objects are never collected: they stay shared.
         gc.freeze()
         try:
-            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            # Leaving this block for any reason (SIGTERM included: the CLI turns it into SystemExit)
+            # terminates the workers; _worker_init covers a parent that dies without leaving it.
+            with multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_init,
+                                                          initargs=(os.getpid(),)) as pool:
                 for part in pool.imap(_scan_in_worker, sources, chunksize=8):
                     result.take(part.findings)
                     result.errors.extend(part.errors)
@@ -447,6 +450,20 @@ def _jobs(sources: list) -> int:
     if env and env.isdigit():
         cpus = int(env)
     return max(1, min(cpus, 8))
+
+
+def _worker_init(parent: int) -> None:
+    """In each worker: SIGTERM ends it at once (the parent's handler, inherited through fork,
+    would raise SystemExit inside the pool's machinery), and so does the parent's death."""
+    import signal
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG (Linux only)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def _scan_in_worker(src: load.Source) -> Result:

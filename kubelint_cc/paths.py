@@ -113,6 +113,12 @@ class _AtomicText:
     def isatty(self) -> bool:
         return False
 
+    def discard(self) -> None:
+        """Drops what was written: the target stays as it was."""
+        if not self.file.closed:
+            self.file.close()
+            _unlink(self.tmp)
+
     def close(self) -> None:
         if self.file.closed:
             return

@@ -290,3 +290,66 @@ def test_fix_handles_nan_and_infinity(tmp_path, value):
     proc, out = cli("fix", pod)
     assert proc.returncode == 0 and "please report" not in out, out
     assert f"priority: {value}\n" in pod.read_text() and "allowPrivilegeEscalation: false" in pod.read_text()
+
+
+def _children(pid: int) -> set:
+    """Every descendant of pid, from /proc."""
+    found, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    kids = {int(k) for k in f.read().split()}
+                todo += kids - found
+                found |= kids
+        except OSError:
+            pass
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux /proc")
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGKILL"])
+def test_the_workers_end_with_the_parent(tmp_path, signum):
+    import signal
+    import time
+    pods = "".join("---\n" + PRIVILEGED_POD.replace("name: bad", f"name: p{i}") for i in range(2000))
+    for i in range(80):  # enough files for workers, each slow enough to be mid-scan
+        (tmp_path / f"f{i:03}.yaml").write_text(pods)
+    proc = subprocess.Popen(_cli() + ["scan", "--format", "json", "-o", tmp_path / "out.json", tmp_path],
+                            env=dict(os.environ, KUBELINT_CC_JOBS="2"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = _children(proc.pid)
+        assert len(workers) >= 2, "no workers started"
+        time.sleep(0.5)
+        proc.send_signal(getattr(signal, signum))
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(w) for w in workers), "workers outlived the parent"
+        if signum == "SIGTERM":  # a report cut short does not replace the output file
+            assert not (tmp_path / "out.json").exists()
+            assert not [n for n in os.listdir(tmp_path) if n.startswith(".kubelint-cc-")]
+            assert proc.returncode == 128 + signal.SIGTERM
+    finally:
+        proc.kill()
+        for w in _children(proc.pid) | locals().get("workers", set()):
+            try:  # whatever happened, leave none of ours running (and only ours: pids are reused)
+                with open(f"/proc/{w}/cmdline", "rb") as f:
+                    if b"kubelint" in f.read():
+                        os.kill(w, signal.SIGKILL)
+            except OSError:
+                pass
