@@ -107,12 +107,13 @@ def discover(paths: list[str]) -> str | None:
 def _pyproject_section(path: str) -> dict | None:
     import tomllib
     try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: cannot read: {e}") from None
-    section = data.get("tool", {}).get("kubelint-cc")
-    return section
+        data = tomllib.loads(pathutil.read_capped(path, pathutil.MAX_CONFIG_BYTES).decode("utf-8"))
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from None
+    except (ValueError, RecursionError) as e:  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
+        raise ConfigError(f"{path}: cannot read: {excerpt(str(e), 200)}") from None
+    tool = data.get("tool")
+    return tool.get("kubelint-cc") if isinstance(tool, dict) else None
 
 
 def load_config(explicit: str | None, paths: list[str]) -> Config:
@@ -120,6 +121,8 @@ def load_config(explicit: str | None, paths: list[str]) -> Config:
     if path is None:
         return Config()
     if explicit and not os.path.isfile(explicit):
+        if os.path.exists(explicit):
+            raise ConfigError(f"{explicit}: not a regular file: not read")
         raise ConfigError(f"{explicit}: config file not found")
     if path.endswith(".toml"):
         data, root = _pyproject_section(path), None
@@ -136,8 +139,7 @@ def load_config(explicit: str | None, paths: list[str]) -> Config:
 def _load_yaml(path: str):
     from kubelint_cc import load, yamltree
     try:
-        with open(path, "rb") as f:
-            text = load.decode(f.read())
+        text = load.decode(pathutil.read_capped(path, pathutil.MAX_CONFIG_BYTES))
         nodes = [n for n in load.compose_documents(text) if n is not None]
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {load.os_message(e)}") from None

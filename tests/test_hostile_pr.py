@@ -221,7 +221,8 @@ def test_text_output_escapes_names_and_values(tmp_path):
     proc = subprocess.run(_cli() + ["scan", "."], cwd=tmp_path, capture_output=True, timeout=60)
     text = proc.stdout.decode()
     assert "./::error file=x::named.yaml:12:7: error privileged container " in text, text
-    assert r'"app\n::error file=real.yaml::SPOOFED\rreal.yaml:9:9: error privileged SPOOFED\e[2K\x85\u2028\x07\x9b"' \
+    assert r'"app\n::error file=real.yaml::SPOOFED\rreal.yaml:9:9: error privileged SPOOFED\e[2K\x85' in text, text
+    assert r"(Pod ns\n::error file=real.yaml::SPOOFED\rreal.yaml:9:9: error privileged SPOOFED\e[2K\x85\u2028\x07\x9b/bad" \
         in text, text
     assert r"new\nline\r\e[2K.yaml" in text, text
 
@@ -353,3 +354,39 @@ def test_the_workers_end_with_the_parent(tmp_path, signum):
                         os.kill(w, signal.SIGKILL)
             except OSError:
                 pass
+
+
+@pytest.mark.parametrize("name, content, message", [
+    (".kubelint-cc.yaml", "# " + "x" * (1 << 20) + "\n", "file too large (over 1 MiB): not read"),
+    ("pyproject.toml", "# " + "x" * (1 << 20) + "\n", "file too large (over 1 MiB): not read"),
+    ("pyproject.toml", "tool = 1\n", None),
+    ("pyproject.toml", "a = " + "[" * 100_000 + "\n", "cannot read"),
+])
+def test_config_files_are_read_with_a_size_cap(tmp_path, name, content, message):
+    repo, _ = _repo(tmp_path)
+    (repo / name).write_text(content)
+    (repo / "pod.yaml").write_text(PRIVILEGED_POD)
+    proc, out = cli("scan", repo)
+    if message is None:
+        assert proc.returncode == 1, out
+    else:
+        assert proc.returncode == 2 and message in out and len(out) < 1000, out[:2000]
+
+
+def test_a_config_that_is_a_fifo_is_refused_not_waited_for(tmp_path):
+    repo, _ = _repo(tmp_path)
+    os.mkfifo(repo / ".kubelint-cc.yaml")
+    proc, out = cli("scan", "--config", repo / ".kubelint-cc.yaml", repo, timeout=20)
+    assert proc.returncode == 2 and "not a regular file" in out, out
+
+
+@pytest.mark.parametrize("content, message", [
+    ("[" * 100_000, "nested too deeply"),
+    (" " * (65 << 20), "file too large (over 64 MiB): not read"),
+])
+def test_hostile_baselines(tmp_path, content, message):
+    repo, _ = _repo(tmp_path)
+    (repo / "baseline.json").write_text(content)
+    (repo / "pod.yaml").write_text(PRIVILEGED_POD)
+    proc, out = cli("scan", "--baseline", repo / "baseline.json", repo)
+    assert proc.returncode == 2 and message in out, out[:2000]
