@@ -28,7 +28,9 @@ def _escape_char(m: re.Match) -> str:
 def escape(text: str) -> str:
     """`text` with every control character written as an escape (`\\n`, `\\e`, `\\x85`...):
     whatever it holds, it prints as one line and changes nothing on a terminal."""
-    return _CONTROL.sub(_escape_char, text) if _CONTROL.search(text) else text
+    if text.isprintable():  # the usual case, in C: every character _CONTROL matches is unprintable
+        return text
+    return _CONTROL.sub(_escape_char, text)
 
 
 def excerpt(value, limit: int = MAX_CHARS) -> str:
