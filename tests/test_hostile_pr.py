@@ -409,3 +409,19 @@ def test_memory_does_not_grow_with_the_findings_of_one_file(tmp_path, fmt):
     assert proc.returncode == 1
     peak_mb = int(proc.stderr.rpartition(b"maxrss_kb=")[2]) // 1024
     assert peak_mb < (120 if fmt == "sarif" else 60), peak_mb
+
+
+def test_kata_messages_are_capped(tmp_path):
+    """An initdata `version` of 200,000 characters was echoed whole in its finding."""
+    import base64
+    import gzip
+    toml = f'version = "{"9" * 200_000}"\nalgorithm = "sha256"\n[data]\n"cdh.toml" = "socket = \'x\'"\n'
+    value = base64.b64encode(gzip.compress(toml.encode(), mtime=0)).decode()
+    (tmp_path / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: cc\n  annotations:\n"
+        f"    io.katacontainers.config.hypervisor.cc_init_data: {value}\n"
+        "spec:\n  runtimeClassName: kata-cc\n  containers: [{name: c, image: x}]\n")
+    proc, out = cli("scan", "--format", "json", tmp_path, timeout=120)
+    findings = json.loads(proc.stdout)["findings"]
+    (version,) = [f for f in findings if f["rule"] == "kata-initdata-version"]
+    assert len(version["message"]) < 1100 and "9" * 1001 not in proc.stdout.decode()
