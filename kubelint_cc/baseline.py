@@ -18,6 +18,8 @@ import json
 import os
 from collections import Counter
 
+from kubelint_cc.excerpt import excerpt
+
 VERSION = 1
 TOOL = "kubelint-cc"
 
@@ -72,9 +74,9 @@ def write(path: str, result) -> int:
 
 def read(path: str) -> Counter:
     """(fingerprint -> count, fingerprint -> the files its entries name) from a baseline file."""
+    from kubelint_cc import load, paths
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
+        raw = paths.read_capped(path, load.MAX_FILE_BYTES)  # large repositories have large baselines
     except FileNotFoundError:
         raise BaselineError(f"{path}: baseline file not found (create it with --write-baseline {path})") from None
     except IsADirectoryError:
@@ -87,11 +89,13 @@ def read(path: str) -> Counter:
         raise BaselineError(f"{path}: not a kubelint-cc baseline: not UTF-8 (byte offset {e.start})") from None
     except json.JSONDecodeError as e:
         raise BaselineError(f"{path}:{e.lineno}:{e.colno}: not a kubelint-cc baseline: invalid JSON: {e.msg}") from None
+    except RecursionError:
+        raise BaselineError(f"{path}: not a kubelint-cc baseline: nested too deeply") from None
     if not isinstance(doc, dict) or doc.get("tool") != TOOL or "findings" not in doc:
         raise BaselineError(f'{path}: not a kubelint-cc baseline (expected a JSON object with "tool": "{TOOL}", '
                             '"version" and "findings")')
     if doc.get("version") != VERSION:
-        raise BaselineError(f"{path}: baseline version {doc.get('version')!r} is not supported (this kubelint-cc "
+        raise BaselineError(f"{path}: baseline version {excerpt(repr(doc.get('version')))} is not supported (this kubelint-cc "
                             f"reads version {VERSION}); write a new one with --write-baseline")
     if not isinstance(doc["findings"], list):
         raise BaselineError(f'{path}: "findings" must be a list')

@@ -6,6 +6,7 @@ only for what it uses.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import click
@@ -110,6 +111,9 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
             finally:
                 progress.close()
             sink.finish(result)
+        except BaseException:
+            _discard(stream)
+            raise
         finally:
             if stream is not sys.stdout:
                 stream.close()
@@ -239,9 +243,18 @@ def _report(result, fmt: str, output: str | None, show_suppressed: bool = False,
         else:
             import importlib
             importlib.import_module(f"kubelint_cc.reporters.{REPORTERS[fmt]}").render(result, stream)
+    except BaseException:
+        _discard(stream)
+        raise
     finally:
         if stream is not sys.stdout:
             stream.close()
+
+
+def _discard(stream) -> None:
+    """A report cut short (SIGTERM, a crash) leaves the previous --output file as it was."""
+    if hasattr(stream, "discard"):
+        stream.discard()
 
 
 @cli.command()
@@ -318,12 +331,19 @@ def pre_commit_command():
     _fail(HOOK_USAGE)  # main() handles this command before click parses (and drops) the `--`
 
 
+def _terminated(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def main():
     # A file name that is not UTF-8 (kept by Python as surrogate escapes) must not crash the
     # report: print it as \udcXX, which is also a valid escape inside JSON strings.
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    # SIGTERM (CI cancelling a job, pre-commit's timeout) becomes SystemExit, so that the
+    # worker pool and open files are cleaned up on the way out instead of workers left running.
+    signal.signal(signal.SIGTERM, _terminated)
     args = sys.argv[1:]
     try:
         if args[:1] == ["pre-commit"]:

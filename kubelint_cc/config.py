@@ -113,12 +113,13 @@ def _pyproject_section(path: str) -> dict | None:
     import re
     import tomllib
     try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
+        data = tomllib.loads(pathutil.read_capped(path, pathutil.MAX_CONFIG_BYTES).decode("utf-8"))
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from None
     except UnicodeDecodeError as e:
-        raise ConfigError(f"{path}: not UTF-8: {e}") from None
+        raise ConfigError(f"{path}: not UTF-8: {excerpt(str(e), 200)}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
     except tomllib.TOMLDecodeError as e:  # "Invalid value (at line 3, column 9)": say it as path:line:col
         m = re.search(r" \(at line (\d+), column (\d+)\)$", str(e))
         at, message = (f":{m.group(1)}:{m.group(2)}", str(e)[:m.start()]) if m else ("", str(e))
@@ -126,9 +127,9 @@ def _pyproject_section(path: str) -> dict | None:
             with open(path, "rb") as f:
                 text = f.read().decode("utf-8", "replace")
             at, message = f":{text.count(chr(10)) + 1}:{len(text) - text.rfind(chr(10))}", message[:-21]
-        raise ConfigError(f"{path}{at}: invalid TOML: {message}") from None
-    section = data.get("tool", {}).get("kubelint-cc")
-    return section
+        raise ConfigError(f"{path}{at}: invalid TOML: {excerpt(message, 200)}") from None
+    tool = data.get("tool")
+    return tool.get("kubelint-cc") if isinstance(tool, dict) else None
 
 
 _TOML_KEY = r'(?:"(?:[^"\\]|\\.)*"|'"'"r"[^']*'|[A-Za-z0-9_-]+)"
@@ -173,6 +174,8 @@ def load_config(explicit: str | None, paths: list[str]) -> Config:
     if path is None:
         return Config()
     if explicit and not os.path.isfile(explicit):
+        if os.path.exists(explicit):
+            raise ConfigError(f"{explicit}: not a regular file: not read")
         raise ConfigError(f"{explicit}: config file not found")
     if path.endswith(".toml"):
         data, root = _pyproject_section(path), None
@@ -202,8 +205,7 @@ def _check_names(data: dict, where) -> None:
 def _load_yaml(path: str):
     from kubelint_cc import load, yamltree
     try:
-        with open(path, "rb") as f:
-            text = load.decode(f.read())
+        text = load.decode(pathutil.read_capped(path, pathutil.MAX_CONFIG_BYTES))
         nodes = [n for n in load.compose_documents(text) if n is not None]
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {load.os_message(e)}") from None

@@ -16,6 +16,7 @@ from kubelint_cc import defaults, expand, kyverno, load, suppress, validate, yam
 from kubelint_cc.checks import kata_rules, placement, pss
 from kubelint_cc.checks.rule import Hit
 from kubelint_cc.render import helm
+from kubelint_cc.excerpt import clip
 
 LABEL = "pod-security.kubernetes.io/"  # + enforce, audit, warn; + "-version" for each
 LEVEL_LABEL = LABEL + "enforce"
@@ -289,15 +290,24 @@ class Scanner:
         if result.sink is None:  # a streamed scan keeps nothing per file: memory stays flat
             result.scanned.append(src.name)
         errors_before = len(result.errors)
-        findings = list(self.scan_text(src.name, text, result))
-        if len(result.errors) > errors_before and "{{" in text:
-            line = helm.template_line(text)
-            if line is not None:
-                # A Helm template read as YAML: its errors (and anything found in it) mean nothing.
-                del result.errors[errors_before:]
-                result.errors.append(load.LoadError(src.name, helm.HINT, line, 1))
-                return
-        result.take(findings)
+        findings = self.scan_text(src.name, text, result)
+        if "{{" in text:  # a Helm template read as YAML: its errors (and findings) mean nothing
+            findings = list(findings)
+            if len(result.errors) > errors_before:
+                line = helm.template_line(text)
+                if line is not None:
+                    del result.errors[errors_before:]
+                    result.errors.append(load.LoadError(src.name, helm.HINT, line, 1))
+                    return
+        # Handed over in batches, not per file: one 60 MB file of 350,000 Pods has 1.7 million
+        # findings, which held at once took gigabytes (and slowed every garbage collection).
+        batch: list = []
+        for finding in findings:
+            batch.append(finding)
+            if len(batch) >= STREAM_BATCH and result.sink is not None:
+                result.take(batch)
+                batch = []
+        result.take(batch)
 
     def _scan_parallel(self, sources: list, texts: dict, result: Result, jobs: int, progress: Any = None) -> None:
         """Files are independent once Namespace labels are known: scan them on every core,
@@ -311,7 +321,10 @@ class Scanner:
         # to every one of them.  Frozen objects are never collected: they stay shared.
         gc.freeze()
         try:
-            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            # Leaving this block for any reason (SIGTERM included: the CLI turns it into SystemExit)
+            # terminates the workers; _worker_init covers a parent that dies without leaving it.
+            with multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_init,
+                                                          initargs=(os.getpid(),)) as pool:
                 for part in pool.imap(_scan_in_worker, sources, chunksize=8):
                     result.take(part.findings)
                     result.errors.extend(part.errors)
@@ -403,7 +416,10 @@ class Scanner:
             return
         meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
         namespace = meta.get("namespace") if isinstance(meta.get("namespace"), str) else None
-        obj = {"kind": kind, "namespace": namespace, "name": meta.get("name") if isinstance(meta.get("name"), str) else None}
+        # Kubernetes names are at most 253 characters: a longer one is cut, so that it is not
+        # repeated whole in every finding of the object.
+        obj = {"kind": clip(kind), "namespace": clip(namespace),
+               "name": clip(meta.get("name")) if isinstance(meta.get("name"), str) else None}
         if template is not None:
             result.errors.extend(validate.pod_template(name, root, prefix, data, obj, template))
         namespace = namespace or self.config.default_namespace
@@ -422,11 +438,11 @@ class Scanner:
                      for h in self._guarded(name, node, result, kata_rules.config_map, data)]
         ignores = suppress.annotation_ignores(meta, view.metadata if view else None,
                                               view.prefix[len(prefix):] if view else ())
+        hits = [h for h in hits if self.config.enabled(h[0], dict(h[6]).get("baselineControl"), h[1])]
+        hits, cut = _cap_repeats(hits)
         findings = []
         for rule, control, level, severity, message, full, extra in hits:
             names = (rule, dict(extra).get("baselineControl"), control)  # most specific first
-            if not self.config.enabled(*names):
-                continue
             line, col = yamltree.locate(root, full)
             finding = Finding(rule, control, level, self.config.severity_for(severity, *names), message,
                               name, line, col, format_path(full), obj, extra=dict(extra))
@@ -434,6 +450,14 @@ class Scanner:
             if control in FIXABLE and full[:len(view.prefix)] == view.prefix:
                 from kubelint_cc import fix  # only for the findings it may fix
                 finding.fix = fix.applicability(control, full[len(view.prefix):], view.spec)
+            findings.append(finding)
+        for (rule, control, level), (n, severity) in cut.items():
+            line, col = yamltree.locate(root, prefix)
+            finding = Finding(rule, control, level, self.config.severity_for(severity, rule, control),
+                              f"{n:,} more {rule} findings in this object are not shown "
+                              f"(at most {MAX_REPEATS} per rule and object)", name, line, col,
+                              format_path(prefix), obj)
+            finding.suppressed = suppress.match(ignores, finding)
             findings.append(finding)
         self._unknown_suppressions(ignores, root, prefix, name, result)
         findings.sort(key=lambda f: (f.line, f.column))
@@ -504,6 +528,28 @@ def _version_text(minor: int) -> str:
     return "latest" if minor == pss.LATEST_MINOR else f"v1.{minor}"
 
 
+STREAM_BATCH = 1000  # findings handed to a streaming sink at a time
+
+MAX_REPEATS = 100  # findings of one rule per object; more are counted in one finding
+
+
+def _cap_repeats(hits: list) -> tuple[list, dict]:
+    """The first MAX_REPEATS hits of each rule, and {(rule, control, level): (how many more,
+    their highest severity)}.  One object can hold 500,000 initdata keys or containers: its
+    report must not grow with them (no real object has a hundred findings of one rule)."""
+    kept, seen, cut = [], {}, {}
+    rank = {"note": 0, "warning": 1, "error": 2}
+    for hit in hits:
+        key = hit[:3]
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] <= MAX_REPEATS:
+            kept.append(hit)
+            continue
+        n, severity = cut.get(key, (0, hit[3]))
+        cut[key] = (n + 1, max(severity, hit[3], key=lambda s: rank.get(s, 2)))
+    return kept, cut
+
+
 def _read_by_rules(kind: str, api_version: str | None = None, declared: tuple = ()) -> bool:
     """Objects the rules read; the others only get validate.document's checks, which
     load.skim makes sure would pass, so their node trees need not be built."""
@@ -526,6 +572,20 @@ def _jobs(sources: list) -> int:
     if env and env.isdigit():
         cpus = int(env)
     return max(1, min(cpus, 8))
+
+
+def _worker_init(parent: int) -> None:
+    """In each worker: SIGTERM ends it at once (the parent's handler, inherited through fork,
+    would raise SystemExit inside the pool's machinery), and so does the parent's death."""
+    import signal
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG (Linux only)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def _scan_in_worker(src: load.Source) -> Result:

@@ -28,15 +28,27 @@ def _escape_char(m: re.Match) -> str:
 def escape(text: str) -> str:
     """`text` with every control character written as an escape (`\\n`, `\\e`, `\\x85`...):
     whatever it holds, it prints as one line and changes nothing on a terminal."""
-    return _CONTROL.sub(_escape_char, text) if _CONTROL.search(text) else text
+    if text.isprintable():  # the usual case, in C: every character _CONTROL matches is unprintable
+        return text
+    return _CONTROL.sub(_escape_char, text)
 
 
 def excerpt(value, limit: int = MAX_CHARS) -> str:
     """At most `limit` characters of str(value), escaped, with the length of what was cut."""
+    if isinstance(value, int) and value.bit_length() > 256:
+        return f"an integer of {value.bit_length():,} bits"  # str() of 4,300+ digits raises
     text = value if isinstance(value, str) else str(value)
     if len(text) > limit:
         text = f"{text[:limit]}... ({len(text) - limit:,} more characters)"
     return escape(text)
+
+
+def clip(value, limit: int = 253):
+    """A string value cut to `limit` characters (253: Kubernetes' longest name), unescaped: for
+    data fields that reports escape themselves, like a finding's object name."""
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + "..."
+    return value
 
 
 def quoted(value, limit: int = MAX_CHARS) -> str:

@@ -395,8 +395,8 @@ def compose_documents(text: str, errors: list | None = None, wanted=None, skimme
 # line, a quote or bracket before the `kind:` line, line breaks other than CR/LF) keeps
 # the document, so skimming never changes a verdict: a skimmed document could only have
 # failed validate.document's checks, and those read the same `kind` and `apiVersion` lines
-# as here.  (Nor is it held to MAX_NODES and MAX_DEPTH: those protect the composer, which
-# never sees it.)
+# as here.  It is held to MAX_DEPTH like a composed one (_parses_shallow); MAX_NODES
+# protects the composer's memory, which a skimmed document never uses.
 
 # Patterns that start with a literal "\n" are searched for with memchr-like speed, unlike "^" with re.M.
 _COLUMN0 = re.compile(r"\n([^ \t\r\n#][^\r\n]*)")  # non-blank, non-comment lines at column 0
@@ -404,7 +404,10 @@ _KEY_LINE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-/]*[ \t]*:(?:[ \t]|$)")
 _ID_LINE = re.compile(r"(kind|apiVersion)[ \t]*:[ \t]+(?:\"([^\"\\]+)\"|'([^']+)'|([A-Za-z0-9][A-Za-z0-9_.\-/]*))"
                       r"[ \t]*(?:#.*)?\r?$")
 _OPENER = re.compile(r"[\"'\[{]")
-_SIGIL = re.compile(r"[&*][^ \t\r\n,\[\]{}]")  # an anchor or alias, if after a space, a flow indicator or nothing
+# An anchor or alias, if after a space, a flow indicator or nothing: never right after a
+# word character (`a*b`, `a&&b`), which the regex skips at C speed.
+_SIGIL = re.compile(r"[&*](?<![\w.].)[^ \t\r\n,\[\]{}]")  # the look-behind after the literal keeps it fast
+MAX_SIGILS = 1000  # `&`/`*` checked one by one per document; past this, it is composed instead
 _SKIM_MARKER = re.compile(r"\n(?:---|\.\.\.)(?=[ \t\r\n]|\Z)")  # _MARKER, when lines end in \n only
 
 
@@ -439,9 +442,6 @@ def _skippable(text: str, start: int, end: int, wanted, skimmed: list | None = N
         rest = text[start + 3:body].strip()
         if not body or rest and not rest.startswith("#"):
             return None  # a tag, anchor or node on the marker line
-    for m in _SIGIL.finditer(text, body, end):
-        if _node_starts_at(text, m.start(), body):
-            return None  # an anchor or alias: the composer checks that it is defined once
     ids: dict[str, str] = {}
     kind_at = body
     for at, line in _column0_lines(text, body, end):
@@ -466,20 +466,88 @@ def _skippable(text: str, start: int, end: int, wanted, skimmed: list | None = N
     kind = ids.get("kind")
     if kind is None or wanted(kind, ids.get("apiVersion")) or _opened(text, body, kind_at):
         return None
-    from _ruamel_yaml import CParser
-    try:
-        CParser(text[start:end]).raw_parse()
-    except Exception:  # noqa: BLE001 - a broken document is composed, for its error message
-        return None
+    words = _WordStarts(text, body)
+    for n, m in enumerate(_SIGIL.finditer(text, body, end)):
+        if n == MAX_SIGILS or _node_starts_at(text, m.start(), body, words):
+            return None  # an anchor or alias (the composer checks that it is defined once), or too many to tell
+    if not _parses_shallow(text[start:end]):
+        return None  # broken or too deep: composed, for its error message
     if skimmed is not None:
         skimmed.append(kind)
     return body
 
 
-def _node_starts_at(text: str, at: int, body: int) -> bool:
+def _parses_shallow(doc: str) -> bool:
+    """Whether libyaml's parser accepts `doc` and it nests no deeper than the composer allows.
+
+    Skimming must not let a document escape the nesting limit, and libyaml's parser alone
+    has none: it also takes quadratic time on deep flow nesting (80,000 `[` took 79 s).
+    Most documents are provably shallow from two counts made at C speed: every flow
+    collection starts with `[` or `{` (quoted ones count too: the bound only needs to be
+    high), and a block collection at column c is at most 2c + 2 deep (a sequence may sit at
+    its key's column, then the next level is at least one column further), where c is
+    within a line's run of blanks and `-`, `?`, `:` indicators.  A node sits at most one
+    level below its collection.  Those are parsed in one C call; the rare rest is parsed
+    event by event, stopping at the first node past the limit."""
+    from _ruamel_yaml import CParser
+    limit = _depth_limit()
+    flow = doc.count("[") + doc.count("{")
+    room = (limit - 3 - flow) // 2  # block columns that keep flow + 2c + 2 + 1 within the limit
+    if room >= 0 and _indicator_run(room + 1).search(doc) is None:
+        try:
+            CParser(doc).raw_parse()
+        except Exception:  # noqa: BLE001 - any parse error
+            return False
+        return True
+    from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent, StreamEndEvent
+    parser, depth = CParser(doc), 0
+    try:
+        while True:
+            event = parser.get_event()
+            if event is None or isinstance(event, StreamEndEvent):
+                return True
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > limit:
+                    return False
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+            elif depth + 1 > limit:  # a scalar or alias, one level below its collection
+                return False
+    except Exception:  # noqa: BLE001 - any parse error
+        return False
+
+
+def _depth_limit() -> int:
+    from kubelint_cc import yamltree
+    return yamltree.MAX_DEPTH + 1  # as the composer counts: the root is at depth 1
+
+
+def _indicator_run(n: int):
+    """A line that starts with at least n blanks and block indicators."""
+    return re.compile(r"\n[ \t?:-]{%d}" % n)
+
+
+class _WordStarts:
+    """Start of the word (run of non-blanks) ending at j, for increasing j: each call searches
+    only the text since the last, so a line of 400,000 `a*` is linear, not quadratic."""
+
+    def __init__(self, text: str, body: int):
+        self.text, self.searched, self.start = text, body, body
+
+    def at(self, j: int) -> int:
+        blank = max(self.text.rfind(c, self.searched, j) for c in " \t\r\n")
+        if blank >= 0:
+            self.start = blank + 1
+        self.searched = max(self.searched, j)
+        return self.start
+
+
+def _node_starts_at(text: str, at: int, body: int, words: _WordStarts) -> bool:
     """Whether a node can start at `at`, so that a `&` or `*` there is an anchor or alias:
     at a line's content, or after `:`, `-`, `?` or a flow indicator, or after a tag.  Inside
-    a scalar ("a && b", "*.example.com" after a word) it cannot; when in doubt it can."""
+    a scalar ("a && b", "*.example.com" after a word) it cannot; when in doubt it can.
+    Calls come in increasing `at` (the blanks skipped here lie after the previous sigil)."""
     j = at - 1
     while j >= body and text[j] in " \t":
         j -= 1
@@ -487,8 +555,7 @@ def _node_starts_at(text: str, at: int, body: int) -> bool:
         return True
     if text[j] == "-":
         return j == body or text[j - 1] in " \t\r\n"
-    word = max(text.rfind(c, body, j) for c in " \t\r\n") + 1
-    return text.startswith("!", max(word, body))  # a tag, then an anchor
+    return text.startswith("!", words.at(j))  # a tag, then an anchor
 
 
 def _opened(text: str, start: int, end: int) -> bool:

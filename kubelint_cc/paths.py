@@ -113,6 +113,12 @@ class _AtomicText:
     def isatty(self) -> bool:
         return False
 
+    def discard(self) -> None:
+        """Drops what was written: the target stays as it was."""
+        if not self.file.closed:
+            self.file.close()
+            _unlink(self.tmp)
+
     def close(self) -> None:
         if self.file.closed:
             return
@@ -130,3 +136,29 @@ def _unlink(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+MAX_CONFIG_BYTES = 1024 * 1024  # a config or pyproject.toml is a few kB; anything near this is not one
+
+
+def read_capped(path: str, limit: int) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes.  Never blocks on a FIFO, and never
+    reads more than `limit` + 1 bytes, whatever the file claims (a /proc file says size 0)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory")
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (FIFO, socket or device): not read")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"file too large (over {_size(limit)}): not read")
+    return data
+
+
+def _size(n: int) -> str:
+    return f"{n // (1024 * 1024)} MiB" if n >= 1024 * 1024 else f"{n:,} bytes"

@@ -16,6 +16,7 @@ from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from kubelint_cc import load, yamltree
 from kubelint_cc.checks import pss
+from kubelint_cc.excerpt import excerpt
 
 MAX_ERRORS_PER_OBJECT = 20  # a hostile object must not flood the report
 
@@ -238,7 +239,8 @@ def pod_template(file: str, root: Any, prefix: tuple, data: dict, obj: dict, tem
 
 
 def _errors(file: str, root: Any, prefix: tuple, obj: dict, found: list) -> Iterator[load.LoadError]:
-    who = f"{obj.get('kind')} {obj['namespace'] + '/' if obj.get('namespace') else ''}{obj.get('name') or '<unnamed>'}"
+    ns, name = obj.get("namespace"), obj.get("name")  # from the manifest: short and escaped
+    who = f"{excerpt(obj.get('kind'))} {excerpt(ns) + '/' if ns else ''}{excerpt(name) if name else '<unnamed>'}"
     placed = sorted((yamltree.locate(root, prefix + path), path, message)
                     for path, message in found[:MAX_ERRORS_PER_OBJECT])
     for (line, col), path, message in placed:

@@ -108,15 +108,26 @@ def test_skimming_happens(monkeypatch):
     assert implicit.startswith("~\n") and implicit.count("\n") == CRD.count("\n") + 1
 
 
-def test_limits_apply_to_composed_documents_only(tmp_path, monkeypatch):
-    """The depth limit protects the composer: a document it never builds is not held to it."""
-    deep = "spec: " + "[" * 300 + "]" * 300 + "\n"
+@pytest.mark.parametrize("deep", ["spec: " + "[" * 300 + "]" * 300 + "\n",
+                                  "spec:\n" + "".join(" " * i + "a:\n" for i in range(1, 300)) + " " * 300 + "b: 1\n",
+                                  "spec:\n" + "- " * 300 + "x\n"])
+def test_the_depth_limit_applies_to_skimmed_kinds_too(tmp_path, monkeypatch, deep):
+    """The README promises the nesting limit for every document: skimming must not let one
+    escape it (nor take libyaml's quadratic time on deep flow nesting)."""
     path = tmp_path / "deep.yaml"
     path.write_text("apiVersion: v1\nkind: Service\n" + deep + "---\napiVersion: v1\nkind: Pod\n" + deep)
     skimmed, full = _both(path, monkeypatch)
-    assert [e["line"] for e in full[1]] == [3, 7]
-    assert [e["line"] for e in skimmed[1]] == [7]
-    assert skimmed[0] == full[0] and skimmed[3] == full[3] + 1  # the Service: refused when composed
+    assert skimmed == full
+    assert [e["message"] for e in full[1]] == ["nesting deeper than 256 levels"] * 2
+
+
+def test_shallow_documents_with_many_brackets_are_still_skimmed(tmp_path, monkeypatch):
+    """Past the cheap bound, the depth is counted event by event: a big CRD whose descriptions
+    hold hundreds of brackets is still skimmed, and one just under the limit passes."""
+    from kubelint_cc import load
+    crd = "apiVersion: v1\nkind: Service\nspec:\n" + "  d: 'x[y] {z}'\n" * 200 + "  deep: " + "[" * 250 + "]" * 250
+    assert load.skim(crd + "\n", lambda kind, api_version=None: False) != crd + "\n"
+    assert load.skim(crd.replace("[" * 250, "[" * 260) + "\n", lambda kind, api_version=None: False).startswith("apiVersion")
 
 
 @pytest.mark.parametrize("path", sorted(p for d in ("fixtures", "hostile") for p in (HERE / d).rglob("*")

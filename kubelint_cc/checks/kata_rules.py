@@ -9,6 +9,9 @@ from __future__ import annotations
 from typing import Iterator
 
 from kubelint_cc.checks.rule import Hit
+from kubelint_cc.excerpt import excerpt
+
+MAX_MESSAGE = 1000  # characters of a Kata finding's message (the longest written ones are ~400)
 
 POLICY_ANNOTATION = "io.katacontainers.config.agent.policy"
 INITDATA_ANNOTATION = "io.katacontainers.config.hypervisor.cc_init_data"
@@ -17,7 +20,9 @@ INITDATA_KEY = "INITDATA"
 
 def _hits(issues, path: tuple) -> Iterator[Hit]:
     for issue in issues:
-        message = issue.message
+        # A safety net: kubelint_cc.kata quotes values (an initdata version, data keys) that a
+        # manifest can make 200,000 characters long; excerpt() those where they are quoted.
+        message = excerpt(issue.message, MAX_MESSAGE)
         extra = ()
         if issue.rego_line:
             message = f"{message} (policy line {issue.rego_line})"

@@ -12,6 +12,7 @@ import fnmatch
 from typing import Iterator
 
 from kubelint_cc.checks.rule import Hit
+from kubelint_cc.excerpt import quoted  # values from the manifest: short and escaped
 
 PEER_POD_RESOURCE = "kata.peerpods.io/vm"
 CONTAINER_LISTS = ("initContainers", "containers")  # what the webhook rewrites
@@ -34,13 +35,13 @@ def runtime_class(spec: dict, namespace: str, config) -> Iterator[Hit]:
         if policy.required:
             allowed = ", ".join(policy.allowed or []) or "a runtime class"
             yield Hit("runtime-class-required", "runtimeClassName", "error",
-                      f'namespace "{namespace}" (config pattern "{policy.pattern}") requires runtimeClassName '
+                      f'namespace {quoted(namespace)} (config pattern "{policy.pattern}") requires runtimeClassName '
                       f"({allowed}); this pod sets none", ("spec",))
         return
     if policy.allowed is not None and name not in policy.allowed:
         allowed = ", ".join(policy.allowed) if policy.allowed else "none"
         yield Hit("runtime-class-not-allowed", "runtimeClassName", "error",
-                  f'runtimeClassName "{name}" is not allowed in namespace "{namespace}" '
+                  f'runtimeClassName {quoted(name)} is not allowed in namespace {quoted(namespace)} '
                   f'(config pattern "{policy.pattern}" allows: {allowed})', ("spec", "runtimeClassName"))
 
 
@@ -61,7 +62,7 @@ def peer_pods(spec: dict, namespace: str, config) -> Iterator[Hit]:
     if skipped is not None:
         if not any(_requests_vm(c) for _, c in containers):
             yield Hit("peer-pod-accounting", "peerPodAccounting", "warning",
-                      f'peer pod (runtimeClassName "{name}") in namespace "{namespace}", which the peer-pods webhook '
+                      f'peer pod (runtimeClassName {quoted(name)}) in namespace {quoted(namespace)}, which the peer-pods webhook '
                       f'skips (pattern "{skipped}"): without a {PEER_POD_RESOURCE} request or limit it escapes '
                       "peer-pod VM accounting", ("spec", "runtimeClassName"))
         return
@@ -69,6 +70,6 @@ def peer_pods(spec: dict, namespace: str, config) -> Iterator[Hit]:
         resources = c.get("resources")
         if isinstance(resources, dict) and any(resources.get(k) for k in ("limits", "requests")):
             yield Hit("peer-pod-resources-removed", "peerPodAccounting", "note",
-                      f'the peer-pods webhook removes this container\'s resources (runtimeClassName "{name}") and adds '
+                      f'the peer-pods webhook removes this container\'s resources (runtimeClassName {quoted(name)}) and adds '
                       f"{PEER_POD_RESOURCE}; size the peer-pod VM with its instance type instead",
                       path + ("resources",))

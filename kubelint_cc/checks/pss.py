@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
+from kubelint_cc.excerpt import excerpt, quoted  # every value quoted in a message: short and escaped
+
 BASELINE, RESTRICTED = "baseline", "restricted"
 LATEST_MINOR = 37  # newest policy version any check defines; `latest` and v1.N above it mean this
 
@@ -121,7 +123,7 @@ def containers(spec: dict) -> Iterator[tuple[tuple, dict, str]]:
 
 def _name(c: dict, field: str, i: int) -> str:
     name = c.get("name")
-    return f'"{name}"' if isinstance(name, str) and name else f"{field}[{i}]"
+    return quoted(name) if isinstance(name, str) and name else f"{field}[{i}]"
 
 
 def _sc(container: dict) -> dict:
@@ -165,7 +167,7 @@ def capabilities_baseline(meta, spec, minor):
         for i, cap in _strings(caps.get("add")):
             if cap not in CAPABILITIES_BASELINE:
                 yield Violation(path + ("securityContext", "capabilities", "add", i),
-                                f'container {name} must not include "{cap}" in securityContext.capabilities.add')
+                                f'container {name} must not include {quoted(cap)} in securityContext.capabilities.add')
 
 
 @check("hostPathVolumes", BASELINE)
@@ -174,7 +176,7 @@ def host_path_volumes(meta, spec, minor):
         vol = _m(vol)
         if _is_set(vol.get("hostPath")):
             yield Violation(("spec", "volumes", i, "hostPath"),
-                            f'volume "{vol.get("name")}" must not use hostPath')
+                            f'volume {quoted(vol.get("name"))} must not use hostPath')
 
 
 @check("hostPorts", BASELINE)
@@ -183,7 +185,7 @@ def host_ports(meta, spec, minor):
         for i, port in enumerate(_l(c.get("ports"))):
             host_port = _m(port).get("hostPort")
             if _int(host_port) is not None and host_port != 0:
-                yield Violation(path + ("ports", i, "hostPort"), f"container {name} uses hostPort {host_port}")
+                yield Violation(path + ("ports", i, "hostPort"), f"container {name} uses hostPort {excerpt(host_port)}")
 
 
 @check("appArmorProfile", BASELINE)
@@ -193,17 +195,17 @@ def apparmor_profile(meta, spec, minor):
     pod_profile = _m(spec.get("securityContext")).get("appArmorProfile")
     if _is_set(pod_profile) and _str(pod_profile.get("type")) not in profile_types:
         yield Violation(POD_SC + ("appArmorProfile", "type"),
-                        f'pod must not set AppArmor profile type to "{_str(pod_profile.get("type"))}"')
+                        f'pod must not set AppArmor profile type to {quoted(_str(pod_profile.get("type")))}')
     for path, c, name in containers(spec):
         profile = _sc(c).get("appArmorProfile")
         if _is_set(profile) and _str(profile.get("type")) not in profile_types:
             yield Violation(path + ("securityContext", "appArmorProfile", "type"),
-                            f'container {name} must not set AppArmor profile type to "{_str(profile.get("type"))}"')
+                            f'container {name} must not set AppArmor profile type to {quoted(_str(profile.get("type")))}')
     for key, value in _m(meta.get("annotations")).items():
         if key.startswith("container.apparmor.security.beta.kubernetes.io/"):
             value = _str(value)  # "" (also null) is allowed here
             if not (value == "" or value == "runtime/default" or value.startswith("localhost/")):
-                yield Violation(("metadata", "annotations", key), f'forbidden AppArmor annotation {key}="{value}"')
+                yield Violation(("metadata", "annotations", key), f'forbidden AppArmor annotation {excerpt(key)}={quoted(value)}')
 
 
 @check("seLinuxOptions", BASELINE)
@@ -219,7 +221,7 @@ def selinux_options(meta, spec, minor):
             continue
         seopt = path + ("seLinuxOptions",)
         if _str(opts.get("type")) not in allowed:
-            yield Violation(seopt + ("type",), f'{who} must not set seLinuxOptions.type "{opts["type"]}"')
+            yield Violation(seopt + ("type",), f'{who} must not set seLinuxOptions.type {quoted(opts["type"])}')
         for field in ("user", "role"):
             if _str(opts.get(field)):
                 yield Violation(seopt + (field,), f"{who} must not set seLinuxOptions.{field}")
@@ -246,7 +248,7 @@ def seccomp_profile_baseline(meta, spec, minor):
             # Unlike AppArmor's, an empty value (null reads as "") is forbidden.
             if not _seccomp_annotation_ok(_str(annotations[key])):
                 yield Violation(("metadata", "annotations", key),
-                                f'forbidden seccomp annotation {key}="{_str(annotations[key])}"')
+                                f'forbidden seccomp annotation {excerpt(key)}={quoted(_str(annotations[key]))}')
         return
     places = [(POD_SC, _m(spec.get("securityContext")), "pod")]
     places += [(path + ("securityContext",), _sc(c), f"container {name}") for path, c, name in containers(spec)]
@@ -254,7 +256,7 @@ def seccomp_profile_baseline(meta, spec, minor):
         profile = sc.get("seccompProfile")
         if _is_set(profile) and not _seccomp_type_ok(profile):
             yield Violation(path + ("seccompProfile", "type"),
-                            f'{who} must not set securityContext.seccompProfile.type to "{_str(profile.get("type"))}"')
+                            f'{who} must not set securityContext.seccompProfile.type to {quoted(_str(profile.get("type")))}')
 
 
 SYSCTLS = [
@@ -280,7 +282,7 @@ def sysctls(meta, spec, minor):
             continue
         name = _str(entry.get("name"))
         if name not in allowed:
-            yield Violation(POD_SC + ("sysctls", i, "name"), f'forbidden sysctl "{name}"')
+            yield Violation(POD_SC + ("sysctls", i, "name"), f'forbidden sysctl {quoted(name)}')
 
 
 @check("windowsHostProcess", BASELINE)
@@ -298,7 +300,7 @@ def _procmount(spec):
         sc = _sc(c)
         if isinstance(sc.get("procMount"), str) and sc["procMount"] != "Default":  # even "" is forbidden
             yield Violation(path + ("securityContext", "procMount"),
-                            f'container {name} must not set securityContext.procMount to "{sc["procMount"]}"')
+                            f'container {name} must not set securityContext.procMount to {quoted(sc["procMount"])}')
 
 
 @check("procMount", BASELINE)
@@ -322,7 +324,7 @@ def host_probes_and_lifecycle(meta, spec, minor):
                 host = _str(_m(_m(handler).get(action)).get("host"))
                 if host:
                     yield Violation(path + where + (action, "host"),
-                                    f'container {name} must not set {".".join(where)}.{action}.host "{host}"')
+                                    f'container {name} must not set {".".join(where)}.{action}.host {quoted(host)}')
 
 
 # ---------------------------------------------------------------- restricted
@@ -346,7 +348,7 @@ def restricted_volumes(meta, spec, minor):
             continue  # the API defaults a volume without a source to emptyDir
         kind = next((s for s in RESTRICTED_VOLUME_SOURCES if _is_set(vol.get(s))), sources[0])
         yield Violation(("spec", "volumes", i, kind),
-                        f'volume "{vol.get("name")}" uses restricted volume type "{kind}"')
+                        f'volume {quoted(vol.get("name"))} uses restricted volume type {quoted(kind)}')
 
 
 @check("allowPrivilegeEscalation", RESTRICTED, since=8)
@@ -371,7 +373,7 @@ def capabilities_restricted(meta, spec, minor):
         for i, cap in _strings(_m(caps).get("add")):
             if cap != "NET_BIND_SERVICE":
                 yield Violation(cap_path + ("add", i),
-                                f'container {name} must not include "{cap}" in securityContext.capabilities.add')
+                                f'container {name} must not include {quoted(cap)} in securityContext.capabilities.add')
 
 
 @check("procMount_restricted", RESTRICTED, since=35, overrides=(("procMount", 35),))
@@ -419,7 +421,7 @@ def seccomp_profile_restricted(meta, spec, minor):
     explicit, implicit = [], []
     if _is_set(pod_profile) and not _seccomp_type_ok(pod_profile):
         explicit.append(Violation(POD_SC + ("seccompProfile", "type"), 'pod must not set securityContext.seccompProfile'
-                                  f'.type to "{_str(pod_profile.get("type"))}"'))
+                                  f'.type to {quoted(_str(pod_profile.get("type")))}'))
     pod_ok = _is_set(pod_profile) and _seccomp_type_ok(pod_profile)
     for path, c, name in containers(spec):
         profile = _sc(c).get("seccompProfile")
@@ -428,7 +430,7 @@ def seccomp_profile_restricted(meta, spec, minor):
             if not _seccomp_type_ok(profile):
                 explicit.append(Violation(where + ("type",),
                                           f'container {name} must not set securityContext.seccompProfile.type to '
-                                          f'"{_str(profile.get("type"))}"'))
+                                          f'{quoted(_str(profile.get("type")))}'))
         elif not pod_ok:
             implicit.append(Violation(where, f'pod or container {name} must set securityContext.seccompProfile.type '
                                              'to "RuntimeDefault" or "Localhost"'))
