@@ -54,8 +54,13 @@ def cli():
 @click.option("--fix", "do_fix", is_flag=True, help="Fix what can be fixed safely before scanning (see `fix`).")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix: also turn privileged: true into false (may break the workload).")
 @click.option("--no-ignore", is_flag=True, help="Also scan what git ignores (.gitignore) in the directories walked.")
+@click.option("--helm-values", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
+              help="Values file for the Helm charts scanned (repeatable; after the chart's values.yaml).")
+@click.option("--helm-set", multiple=True, metavar="KEY=VALUE", help="A value for the Helm charts scanned, as helm --set.")
+@click.option("--chart", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="The chart a `helm template` stream on stdin came from, to map findings to template lines.")
 def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, baseline_path, write_baseline_path,
-         do_fix, unsafe_fixes, no_ignore):
+         do_fix, unsafe_fixes, no_ignore, helm_values, helm_set, chart):
     """Scan files and directories (default: .); `-` reads stdin."""
     from kubelint_cc import config as config_mod
     from kubelint_cc.engine import Options, Scanner
@@ -66,7 +71,8 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
         cfg = config_mod.load_config(config_path, paths)
     except config_mod.ConfigError as e:
         _fail(str(e))
-    options = Options(level=pss_level, version=pss_version, config=cfg, gitignore=not no_ignore)
+    options = Options(level=pss_level, version=pss_version, config=cfg, gitignore=not no_ignore,
+                      helm_values=list(helm_values), helm_set=list(helm_set), chart=chart)
     if do_fix:
         from kubelint_cc import fix
         fix.fix_paths([p for p in paths if p != "-"] or ["."], write=True, unsafe=unsafe_fixes,
@@ -116,8 +122,9 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
 
 def _warn_if_empty(result, paths: list) -> None:
     """A scan that read no Kubernetes object was probably pointed at the wrong place; the
-    exit code stays as it is (a commit of CI files alone must pass the pre-commit hook)."""
-    if result.objects:
+    exit code stays as it is (a commit of CI files alone must pass the pre-commit hook).
+    Input errors explain an empty scan better: then nothing more is said."""
+    if result.objects or result.errors:
         return
     shown = paths or ["."]
     where = ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")

@@ -117,6 +117,9 @@ class Options:
     version: str | None = None  # explicit --pss-version; None: namespace label, else config, else latest
     config: Any = None  # kubelint_cc.config.Config
     gitignore: bool = True  # directory walks skip what git ignores (--no-ignore: False)
+    helm_values: list = field(default_factory=list)  # --helm-values FILE, after the config's helm.values
+    helm_set: list = field(default_factory=list)  # --helm-set key=value, after the config's helm.set
+    chart: str | None = None  # --chart DIR: the chart a `helm template` stream on stdin came from
 
 
 @dataclass
@@ -170,6 +173,8 @@ class Scanner:
         self.options = options or Options()
         self.config = self.options.config or Config()
         self.namespaces: dict[str, Policy] = {}
+        self.origins: dict[str, Any] = {}  # rendered source -> render.origin.Rendered
+        self._told_no_renderer = False
 
     # -- PSS level and version for an object, as the admission controller would pick them
     def policy_for(self, namespace: str) -> Policy:
@@ -205,6 +210,7 @@ class Scanner:
         result = Result(sink=sink)
         sources = list(load.discover(paths, result.errors, exclude or self.config.exclude_matcher(),
                                      gitignore=self.options.gitignore))
+        sources = [src for src in sources if src.render is None or self._render(src, result)]
         if progress is not None:
             progress.start(len(sources))
         texts = {}
@@ -238,7 +244,12 @@ class Scanner:
             result.scanned.append(src.name)
         errors_before = len(result.errors)
         findings = list(self.scan_text(src.name, text, result))
-        if len(result.errors) > errors_before and "{{" in text:
+        origin = self.origins.get(src.name)
+        if origin is None and src.name == load.STDIN and helm.has_sources(text):
+            origin = helm.rendered(src.name, text, helm.chart_for_stream(text, self.options.chart))
+        if origin is not None:
+            self._relocate(origin, findings, result.errors[errors_before:], result)
+        elif len(result.errors) > errors_before and "{{" in text:
             line = helm.template_line(text)
             if line is not None:
                 # A Helm template read as YAML: its errors (and anything found in it) mean nothing.
@@ -246,6 +257,38 @@ class Scanner:
                 result.errors.append(load.LoadError(src.name, helm.HINT, line, 1))
                 return
         result.take(findings)
+
+    def _render(self, src: load.Source, result: Result) -> bool:
+        """Renders a chart into src.data and remembers how to map it back; False (and an
+        input error) when it cannot be rendered."""
+        values = helm.Values(list(self.config.helm_values) + list(self.options.helm_values),
+                             list(self.config.helm_set) + list(self.options.helm_set))
+        try:
+            text = helm.render(src.name, values)
+        except helm.RenderError as e:
+            message = e.message
+            if message == helm.NO_RENDERER:
+                if self._told_no_renderer:
+                    message = "Helm chart not rendered (no Helm renderer, see above)"
+                self._told_no_renderer = True
+            result.errors.append(load.LoadError(e.file or src.name, message, e.line, e.column))
+            return False
+        src.data = text.encode("utf-8")
+        self.origins[src.name] = helm.rendered(src.name, text, src.name)
+        return True
+
+    def _relocate(self, origin: Any, findings: list, errors: list, result: Result) -> None:
+        """Findings and errors in a rendered stream, moved to the files a person edits."""
+        for f in findings:
+            placed = origin.place(f.line, f.column)
+            f.file, f.line, f.column = placed.file, placed.line, placed.column
+            if not placed.exact:
+                f.extra["position"] = "rendered"
+        for e in errors:
+            placed = origin.place(e.line, e.column)
+            e.file, e.line, e.column = placed.file, placed.line, placed.column
+        if result.sink is None:
+            result.scanned.extend(sorted({file for _, file, _ in origin.sections}))
 
     def _scan_parallel(self, sources: list, texts: dict, result: Result, jobs: int, progress: Any = None) -> None:
         """Files are independent once Namespace labels are known: scan them on every core,

@@ -31,9 +31,34 @@ class LoadError:
 
 @dataclass(slots=True)
 class Source:
-    """One input: a path to read, or stdin's bytes."""
+    """One input: a path to read, or stdin's bytes; or a directory to render first
+    (`render`: "helm" for a chart; see kubelint_cc/render)."""
     name: str
     data: bytes | None = None
+    render: str | None = None
+
+
+def _renderable(directory: str) -> str | None:
+    from kubelint_cc.render import helm
+    return "helm" if helm.is_chart(directory) else None
+
+
+def _chart_of(path: str) -> str | None:
+    """The outermost Helm chart directory holding file `path` (within its repository), if any."""
+    from kubelint_cc.render import helm
+    found = None
+    directory = os.path.dirname(os.path.abspath(path))
+    while True:
+        if helm.is_chart(directory):
+            found = directory
+        parent = os.path.dirname(directory)
+        if parent == directory or os.path.exists(os.path.join(directory, ".git")):
+            break
+        directory = parent
+    if found is None:
+        return None
+    rel = os.path.relpath(found)
+    return found if rel.startswith("..") else rel
 
 
 def discover(paths: list[str], errors: list[LoadError], exclude=None, gitignore: bool = True) -> Iterator[Source]:
@@ -43,6 +68,7 @@ def discover(paths: list[str], errors: list[LoadError], exclude=None, gitignore:
     link loop) is walked once; only regular files are ever opened: FIFOs, sockets and
     devices are reported, never read.  Files named in `paths` are always read."""
     seen_dirs: set[tuple[int, int]] = set()
+    charts: set[str] = set()  # charts already yielded for files named inside them
     for path in paths or ["."]:
         if path == STDIN:
             yield Source(STDIN)
@@ -53,10 +79,20 @@ def discover(paths: list[str], errors: list[LoadError], exclude=None, gitignore:
             errors.append(LoadError(path, _os_message(e, initial=True)))
             continue
         if stat.S_ISDIR(st.st_mode):
+            render = _renderable(path)
+            if render:
+                yield Source(path, render=render)
+                continue
             yield from _walk(path, errors, seen_dirs, exclude, git_ignored(path) if gitignore else None)
         elif stat.S_ISREG(st.st_mode):
-            if not (exclude and exclude(path)):
+            if exclude and exclude(path):
+                continue
+            chart = _chart_of(path)  # a template, values.yaml... named alone (pre-commit): check the chart
+            if chart is None:
                 yield Source(path)
+            elif chart not in charts and not (exclude and exclude(chart)):
+                charts.add(chart)
+                yield Source(chart, render="helm")
         else:
             errors.append(LoadError(path, NOT_REGULAR))
 
@@ -111,7 +147,11 @@ def _walk(top: str, errors: list[LoadError], seen: set, exclude, ignored: set | 
             continue  # git lists an ignored directory as `name/` (a link to one as `name`)
         if is_dir:
             if not item.name.startswith("."):
-                stack.append(iter(_entries(path, errors, seen)))
+                render = _renderable(path)
+                if render:
+                    yield Source(path, render=render)  # its files are read when it is rendered, not alone
+                else:
+                    stack.append(iter(_entries(path, errors, seen)))
         elif item.name.endswith(EXTENSIONS):
             if is_file:
                 yield Source(path)

@@ -17,7 +17,8 @@ def _write(findings, stream, colour: bool) -> None:
         if f.baseline == "unchanged":
             continue  # accepted in the baseline: JSON and SARIF keep it, marked; here it is only counted
         sev = f"{COLOURS[f.severity]}{f.severity}{RESET}" if colour and f.severity in COLOURS else f.severity
-        stream.write(f"{f.file}:{f.line}:{f.column}: {sev} {f.control or f.rule} {f.message} ({_object(f.object)})\n")
+        where = f"{f.file}:{f.line}:{f.column}" if f.line else f.file  # no line: rendered output mapping to none
+        stream.write(f"{where}: {sev} {f.control or f.rule} {f.message} ({_object(f.object)})\n")
 
 
 class Stream:
