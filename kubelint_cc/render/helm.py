@@ -97,11 +97,16 @@ def _render_sdk(chart: str, values: Values) -> str:
         raise _render_error(chart, getattr(e, "detail", None) or str(e)) from None
     parts = []
     for source in sorted(manifests):
-        text = manifests[source]
-        if "/templates/" not in "/" + source or not text.strip() or source.endswith("NOTES.txt"):
+        if "/templates/" not in "/" + source or source.endswith("NOTES.txt"):
             continue
-        parts.append(f"---\n# Source: {source}\n{text.rstrip()}\n")
+        # As helm template prints it: each document apart, under its own `# Source:`.
+        for doc in _SEPARATOR.split(manifests[source].strip()):
+            if doc.strip():
+                parts.append(f"---\n# Source: {source}\n{doc.strip()}\n")
     return "".join(parts)
+
+
+_SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")  # Helm's releaseutil.SplitManifests: `---#...` splits too
 
 
 def _render_binary(chart: str, values: Values) -> str:
@@ -131,12 +136,26 @@ def _merge(into: dict, new: dict) -> None:
 
 def _render_error(chart: str, message: str) -> RenderError:
     """`required`, `fail` and parse errors name a template and a position: point there."""
-    message = message.strip().splitlines()[0] if message.strip() else "helm could not render the chart"
-    m = RENDER_ERROR.search(message)
+    message = " ".join(message.split()) or "helm could not render the chart"  # one line
+    if _missing_dependencies(chart):
+        message += " (the chart's dependencies are not in its charts/ directory: run helm dependency build)"
+    m = RENDER_ERROR.search(message) or _PLACE_FIRST.match(message)
     if m:
         file = source_file(chart, m.group(1))
         return RenderError(m.group(4).strip(), file, int(m.group(2)), int(m.group(3)))
     return RenderError(message)
+
+
+_PLACE_FIRST = re.compile(r"(?:template: )?([^\s:]+):(\d+):(\d+):? (.*)", re.S)  # CHART/templates/x.yaml:43:55 executing...
+
+
+def _missing_dependencies(chart: str) -> bool:
+    try:
+        with open(os.path.join(chart, CHART_FILE), encoding="utf-8") as f:
+            declared = re.search(r"^dependencies:[ \t]*\n[ \t]*-", f.read(), re.M) is not None
+    except OSError:
+        return False
+    return declared and not os.path.isdir(os.path.join(chart, "charts"))
 
 
 # -- mapping a stream back ---------------------------------------------------------------

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 ACTION = re.compile(r"\{\{.*?\}\}")
+_DOCUMENT = re.compile(r"(?:---|\.\.\.)(?:[ \t#]|$)")
 _ITEM = re.compile(r"(?:-[ \t]+)*")
 _TEMPLATED_KEY = re.compile(r"\{\{.*?\}\}[^#:]*:(?:[ \t]|$)")
 _KEY = re.compile(r"""("[^"]*"|'[^']*'|[^\s#'"{\[&*!|>%@`-][^#]*?|-[^\s#][^#]*?)[ \t]*:(?:[ \t]|$)""")
@@ -40,8 +41,8 @@ def scan(lines: list[str], template: bool) -> list[Line]:
         stripped = text.lstrip()
         if not stripped or stripped.startswith("#"):
             continue
-        if stripped in ("---", "...") or stripped.startswith("--- "):
-            stack = []  # a new document
+        if _DOCUMENT.match(text):
+            stack = []  # a new document (Helm splits `---# comment` too)
             continue
         if template and not ACTION.sub("", stripped).strip():
             continue  # {{- if ... }}, {{ include ... | nindent 4 }}: renders nothing of its own here
