@@ -210,7 +210,7 @@ class Scanner:
         result = Result(sink=sink)
         sources = list(load.discover(paths, result.errors, exclude or self.config.exclude_matcher(),
                                      gitignore=self.options.gitignore))
-        sources = [src for src in sources if src.render is None or self._render(src, result)]
+        sources = self._render_all(sources, result)
         if progress is not None:
             progress.start(len(sources))
         texts = {}
@@ -258,9 +258,39 @@ class Scanner:
                 return
         result.take(findings)
 
+    def _render_all(self, sources: list, result: Result) -> list:
+        """Charts and kustomizations rendered into manifests (src.data), each with its way
+        back to the files (self.origins).  A kustomization another one in the scan builds
+        on is not built alone, nor is a file a kustomization consumes scanned alone."""
+        from kubelint_cc.render import kustomize
+        kustomizations = [src for src in sources if src.render == "kustomize"]
+        consumed: set[str] = set()
+        for src in kustomizations:
+            consumed |= kustomize.consumed(src.name)
+        out = []
+        for src in sources:
+            if src.render == "kustomize" and os.path.abspath(src.name) in consumed:
+                continue
+            if src.render is None or self._render(src, result):
+                out.append(src)
+        for origin in self.origins.values():
+            if hasattr(origin, "origins"):
+                consumed |= {os.path.abspath(f) for f in origin.origins()}
+        return [src for src in out if src.render is not None or os.path.abspath(src.name) not in consumed]
+
     def _render(self, src: load.Source, result: Result) -> bool:
-        """Renders a chart into src.data and remembers how to map it back; False (and an
-        input error) when it cannot be rendered."""
+        """Renders one chart or kustomization into src.data and remembers how to map it
+        back; False (and an input error) when it cannot be rendered."""
+        from kubelint_cc.render import kustomize
+        if src.render == "kustomize":
+            try:
+                text = kustomize.build(src.name)
+            except kustomize.BuildError as e:
+                result.errors.append(load.LoadError(src.name, str(e)))
+                return False
+            src.data = text.encode("utf-8")
+            self.origins[src.name] = kustomize.Built(src.name, text)
+            return True
         values = helm.Values(list(self.config.helm_values) + list(self.options.helm_values),
                              list(self.config.helm_set) + list(self.options.helm_set))
         try:
@@ -280,7 +310,7 @@ class Scanner:
     def _relocate(self, origin: Any, findings: list, errors: list, result: Result) -> None:
         """Findings and errors in a rendered stream, moved to the files a person edits."""
         for f in findings:
-            placed = origin.place(f.line, f.column)
+            placed = origin.place(f.line, f.column, f.path)
             f.file, f.line, f.column = placed.file, placed.line, placed.column
             if not placed.exact:
                 f.extra["position"] = "rendered"

@@ -32,15 +32,18 @@ class LoadError:
 @dataclass(slots=True)
 class Source:
     """One input: a path to read, or stdin's bytes; or a directory to render first
-    (`render`: "helm" for a chart; see kubelint_cc/render)."""
+    (`render`: "helm" for a chart, "kustomize" for a kustomization; see kubelint_cc/render)."""
     name: str
     data: bytes | None = None
     render: str | None = None
 
 
 def _renderable(directory: str) -> str | None:
-    from kubelint_cc.render import helm
-    return "helm" if helm.is_chart(directory) else None
+    """'helm' for a chart, 'kustomize' for a kustomization directory, else None."""
+    from kubelint_cc.render import helm, kustomize
+    if helm.is_chart(directory):
+        return "helm"
+    return "kustomize" if kustomize.kustomization_file(directory) else None
 
 
 def _chart_of(path: str) -> str | None:

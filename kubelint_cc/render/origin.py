@@ -29,7 +29,7 @@ class Rendered:
         self._lines: list[str] | None = None
         self._maps: dict[str, tuple] = {}
 
-    def place(self, line: int | None, column: int | None) -> Placed:
+    def place(self, line: int | None, column: int | None, path: str | None = None) -> Placed:
         section = self._section(line)
         if section is None:
             return Placed(self.name, line, column, True)

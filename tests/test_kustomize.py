@@ -1,0 +1,76 @@
+"""Kustomize: a kustomization directory is built and its objects judged as built (their
+namespace included); findings point at the file and line that set the value: a patch,
+else the resource's own file (README, "Kustomize")."""
+import json
+import os
+
+import pytest
+
+from conftest import FIXTURES
+from kubelint_cc.render import kustomize
+
+KUSTOMIZE = FIXTURES / "kustomize"
+CONFIG = KUSTOMIZE / "config.yaml"
+
+pytestmark = pytest.mark.skipif(kustomize.builder() is None, reason="neither kustomize nor kubectl on PATH")
+
+
+def where(doc):
+    return sorted((os.path.relpath(f["file"], KUSTOMIZE), f["line"], f["column"], f["control"],
+                   f["object"]["namespace"], f["object"]["name"], f.get("position")) for f in doc["findings"])
+
+
+def test_a_patch_that_sets_privileged_is_where_the_finding_points(scan_json):
+    code, doc = scan_json("--pss-level", "baseline", "--config", CONFIG, KUSTOMIZE / "overlay")
+    assert doc["errors"] == [] and code == 1
+    assert where(doc) == [
+        # The base pod sets no runtime class; the overlay's namespace requires one.
+        ("base/pod.yaml", 5, 1, "runtimeClassName", "confidential-apps", "prod-debug", None),
+        # containers[1] as built is the patch's containers[0]: matched by name.
+        ("overlay/privileged.yaml", 12, 13, "privileged", "confidential-apps", "prod-web", None)]
+
+
+def test_the_overlay_namespace_changes_the_runtime_class_verdict(scan_json):
+    code, doc = scan_json("--pss-level", "baseline", "--config", CONFIG, KUSTOMIZE / "base")
+    assert where(doc) == [("base/deployment.yaml", 12, 7, "runtimeClassName", None, "web", None)]
+
+
+def test_values_of_the_base_point_into_the_base(scan_json):
+    code, doc = scan_json("--config", CONFIG, KUSTOMIZE / "overlay")
+    assert ("base/deployment.yaml", 20, 13, "runAsUser", "confidential-apps", "prod-web", None) in where(doc)
+
+
+def test_a_json6902_operation_is_where_its_value_is(scan_json):
+    code, doc = scan_json("--pss-level", "baseline", "--config", CONFIG, KUSTOMIZE / "json6902")
+    assert where(doc) == [
+        ("base/deployment.yaml", 12, 7, "runtimeClassName", None, "web", None),
+        ("json6902/host-network.yaml", 3, 3, "hostNamespaces", None, "web", None),
+        ("loose/hostpid.yaml", 7, 3, "hostNamespaces", None, "loose", None)]
+
+
+def test_what_a_kustomization_consumes_is_not_scanned_again(scan_json):
+    code, doc = scan_json("--pss-level", "baseline", "--config", CONFIG, KUSTOMIZE)
+    # base/ is built by overlay/ and json6902/, loose/hostpid.yaml by json6902/: neither alone.
+    assert doc["summary"]["objects"] == 5
+    assert sorted(f["object"]["name"] for f in doc["findings"]) == ["loose", "prod-debug", "prod-web", "web", "web"]
+
+
+def test_sarif_names_the_patch(run):
+    proc = run("scan", "--pss-level", "baseline", "--format", "sarif", "--config", CONFIG, KUSTOMIZE / "overlay")
+    results = json.loads(proc.stdout)["runs"][0]["results"]
+    locations = sorted((r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].rsplit("/", 2)[-2:][1],
+                        r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in results)
+    assert locations == [("pod.yaml", 5), ("privileged.yaml", 12)]
+
+
+def test_a_broken_kustomization_is_an_input_error(scan_json, tmp_path):
+    (tmp_path / "kustomization.yaml").write_text("resources: [missing.yaml]\n")
+    code, doc = scan_json(tmp_path)
+    assert code == 2 and doc["errors"][0]["message"].startswith("kustomize build failed: ")
+    assert "missing.yaml" in doc["errors"][0]["message"]
+
+
+def test_without_a_builder_the_directory_is_an_input_error(run):
+    proc = run("scan", "--format", "json", KUSTOMIZE / "overlay", env=dict(os.environ, KUBELINT_CC_KUSTOMIZE="none"))
+    assert proc.returncode == 2
+    assert [e["message"] for e in json.loads(proc.stdout)["errors"]] == [kustomize.NO_BUILDER]
