@@ -56,6 +56,7 @@ class Finding:
     suppressed: dict | None = None  # {"kind": "annotation"|"comment", "justification": str}
     baseline: str | None = None  # "unchanged" when matched by --baseline, "new" otherwise
     extra: dict = field(default_factory=dict)
+    rendered: bool = False  # found in a rendered chart or kustomization (not reported as such; `fix` leaves it)
 
     def counts(self) -> bool:
         """Whether the finding can fail the run (not suppressed, not accepted in a baseline)."""
@@ -311,7 +312,7 @@ class Scanner:
         """Findings and errors in a rendered stream, moved to the files a person edits."""
         for f in findings:
             placed = origin.place(f.line, f.column, f.path)
-            f.file, f.line, f.column = placed.file, placed.line, placed.column
+            f.file, f.line, f.column, f.rendered = placed.file, placed.line, placed.column, True
             if not placed.exact:
                 f.extra["position"] = "rendered"
         for e in errors:

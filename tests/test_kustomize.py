@@ -74,3 +74,11 @@ def test_without_a_builder_the_directory_is_an_input_error(run):
     proc = run("scan", "--format", "json", KUSTOMIZE / "overlay", env=dict(os.environ, KUBELINT_CC_KUSTOMIZE="none"))
     assert proc.returncode == 2
     assert [e["message"] for e in json.loads(proc.stdout)["errors"]] == [kustomize.NO_BUILDER]
+
+
+def test_fix_leaves_built_objects_alone(run, tmp_path):
+    """Paths in built output are not paths in the files: fix must not rewrite by them."""
+    proc = run("fix", "--diff", KUSTOMIZE / "overlay")
+    assert proc.stdout == b""
+    assert "not fixed: allowPrivilegeEscalation: found in what a Helm chart or kustomization renders" in \
+           proc.stderr.decode()
