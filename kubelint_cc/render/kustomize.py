@@ -64,7 +64,7 @@ def build(directory: str) -> str:
         except (OSError, subprocess.SubprocessError) as e:
             raise BuildError(f"{' '.join(command)} failed: {e}") from None
         if proc.returncode != 0:
-            raise BuildError(_message(proc.stderr.decode("utf-8", "replace"), wrapper))
+            raise BuildError(_message(proc.stderr.decode("utf-8", "replace"), wrapper, target, directory))
         text = proc.stdout.decode("utf-8", "replace")
     # Origins are relative to the wrapper: make them absolute while its path is known.
     return re.sub(r"(?m)^(\s+path: )(.+)$",
@@ -76,10 +76,10 @@ def _quote(path: str) -> str:
     return "'" + path.replace("'", "''") + "'"
 
 
-def _message(stderr: str, wrapper: str) -> str:
+def _message(stderr: str, wrapper: str, target: str, directory: str) -> str:
     text = " ".join(stderr.split())
     text = re.sub(r'^E\d{4} [\d:.]+ +\d+ \S+\] "command failed" err=', "", text)
-    text = text.strip('"').replace(wrapper + "/", "").replace(wrapper, ".")
+    text = text.strip('"').replace(f"'{target}'", f"'{directory}'").replace(wrapper, ".")
     return f"kustomize build failed: {text[:500] or 'no message'}"
 
 
