@@ -46,22 +46,31 @@ def _renderable(directory: str) -> str | None:
     return "kustomize" if kustomize.kustomization_file(directory) else None
 
 
-def _chart_of(path: str) -> str | None:
-    """The outermost Helm chart directory holding file `path` (within its repository), if any."""
-    from kubelint_cc.render import helm
-    found = None
-    directory = os.path.dirname(os.path.abspath(path))
+def _enclosing(path: str, consumed: dict) -> tuple[str, str] | None:
+    """What a file named alone (as pre-commit names changed files) belongs to: ("helm",
+    the outermost chart holding it) or ("kustomize", the nearest kustomization directory
+    that consumes it), looking up to its repository's root; None for a plain file."""
+    from kubelint_cc.render import helm, kustomize
+    target = os.path.abspath(path)
+    chart = kustomization = None
+    directory = os.path.dirname(target)
     while True:
         if helm.is_chart(directory):
-            found = directory
+            chart = directory
+        elif kustomization is None and kustomize.kustomization_file(directory):
+            if directory not in consumed:  # once per directory, however many files pre-commit names
+                consumed[directory] = kustomize.consumed(directory)
+            if target in consumed[directory]:
+                kustomization = directory
         parent = os.path.dirname(directory)
         if parent == directory or os.path.exists(os.path.join(directory, ".git")):
             break
         directory = parent
+    found = ("helm", chart) if chart else ("kustomize", kustomization) if kustomization else None
     if found is None:
         return None
-    rel = os.path.relpath(found)
-    return found if rel.startswith("..") else rel
+    rel = os.path.relpath(found[1])
+    return found[0], found[1] if rel.startswith("..") else rel
 
 
 def discover(paths: list[str], errors: list[LoadError], exclude=None, gitignore: bool = True) -> Iterator[Source]:
@@ -71,7 +80,8 @@ def discover(paths: list[str], errors: list[LoadError], exclude=None, gitignore:
     link loop) is walked once; only regular files are ever opened: FIFOs, sockets and
     devices are reported, never read.  Files named in `paths` are always read."""
     seen_dirs: set[tuple[int, int]] = set()
-    charts: set[str] = set()  # charts already yielded for files named inside them
+    enclosing: set[str] = set()  # charts and kustomizations already yielded for files named inside them
+    consumed: dict[str, set] = {}  # kustomization directory -> what it consumes
     for path in paths or ["."]:
         if path == STDIN:
             yield Source(STDIN)
@@ -90,12 +100,12 @@ def discover(paths: list[str], errors: list[LoadError], exclude=None, gitignore:
         elif stat.S_ISREG(st.st_mode):
             if exclude and exclude(path):
                 continue
-            chart = _chart_of(path)  # a template, values.yaml... named alone (pre-commit): check the chart
-            if chart is None:
+            within = _enclosing(path, consumed)  # a template, values.yaml, patch... named alone (pre-commit): check the whole
+            if within is None:
                 yield Source(path)
-            elif chart not in charts and not (exclude and exclude(chart)):
-                charts.add(chart)
-                yield Source(chart, render="helm")
+            elif within[1] not in enclosing and not (exclude and exclude(within[1])):
+                enclosing.add(within[1])
+                yield Source(within[1], render=within[0])
         else:
             errors.append(LoadError(path, NOT_REGULAR))
 

@@ -82,3 +82,21 @@ def test_fix_leaves_built_objects_alone(run, tmp_path):
     assert proc.stdout == b""
     assert "not fixed: allowPrivilegeEscalation: found in what a Helm chart or kustomization renders" in \
            proc.stderr.decode()
+
+
+def test_a_file_named_alone_stands_for_the_kustomization_that_consumes_it(scan_json, tmp_path):
+    """pre-commit passes changed files: a patch means its overlay, built; a base file its
+    base, which the overlay builds on (so it is not built alone); a file no kustomization
+    lists is just a file."""
+    code, doc = scan_json("--pss-level", "baseline", "--config", CONFIG,
+                          KUSTOMIZE / "overlay" / "privileged.yaml", KUSTOMIZE / "base" / "pod.yaml")
+    assert where(doc) == [
+        ("base/pod.yaml", 5, 1, "runtimeClassName", "confidential-apps", "prod-debug", None),
+        ("overlay/privileged.yaml", 12, 13, "privileged", "confidential-apps", "prod-web", None)]
+    (tmp_path / "kustomization.yaml").write_text("namespace: shop\nresources: [listed.yaml]\n")
+    pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec:\n  hostPID: true\n  containers: [{name: c, image: x}]\n"
+    (tmp_path / "listed.yaml").write_text(pod % "listed")
+    (tmp_path / "stray.yaml").write_text(pod % "stray")
+    code, doc = scan_json("--pss-level", "baseline", tmp_path / "listed.yaml", tmp_path / "stray.yaml")
+    assert sorted((f["object"]["namespace"] or "-", f["object"]["name"]) for f in doc["findings"]) == [
+        ("-", "stray"), ("shop", "listed")]

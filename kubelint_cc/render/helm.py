@@ -184,14 +184,14 @@ def rendered(name: str, text: str, chart: str | None) -> Rendered:
 
 def chart_for_stream(text: str, chart: str | None = None) -> str | None:
     """The chart directory a piped stream came from: `chart` if given, else the current
-    directory or one below it whose Chart.yaml names the chart of the first `# Source:`."""
+    directory, NAME or charts/NAME, whose Chart.yaml names the chart of the first `# Source:`."""
     if chart is not None:
         return chart
     m = SOURCE.search(text)
     if m is None:
         return None
     name = m.group(1).split("/", 1)[0]
-    for candidate in (".", name):
+    for candidate in (".", name, os.path.join("charts", name)):
         if is_chart(candidate) and _chart_name(candidate) == name:
             return candidate
     return None
