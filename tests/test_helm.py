@@ -159,3 +159,47 @@ def test_a_template_named_alone_stands_for_its_chart(scan_json):
     code, doc = scan_json("--pss-level", "baseline", HELM / "web" / "charts" / "cache" / "templates" / "pod.yaml",
                           HELM / "web" / "values.yaml")
     assert doc["errors"] == [] and placed(doc) == sorted(EXPECTED)
+
+
+# ------------------------------------------------------------ the helm binary, stood in for
+
+FAKE_HELM = """#!{python}
+import sys
+open({log!r}, "a").write(" ".join(sys.argv[1:]) + "\\n")
+if "fail=true" in sys.argv:
+    sys.stderr.write("Error: execution error at (web/templates/deployment.yaml:20:25): privileged is required\\n")
+    sys.exit(1)
+sys.stdout.write(open({stream!r}).read())
+"""
+
+
+@pytest.fixture
+def fake_helm(tmp_path):
+    """A `helm` on PATH that prints the pre-rendered stream (this machine has no helm)."""
+    bin_dir, log = tmp_path / "bin", tmp_path / "helm.log"
+    bin_dir.mkdir()
+    import sys
+    (bin_dir / "helm").write_text(FAKE_HELM.format(python=sys.executable, log=str(log),
+                                                   stream=str(HELM / "web.rendered.yaml")))
+    (bin_dir / "helm").chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", KUBELINT_CC_HELM="binary")
+    return env, log
+
+
+def test_the_helm_binary_renders_with_the_values_given(run, fake_helm, tmp_path):
+    env, log = fake_helm
+    values = tmp_path / "prod.yaml"
+    values.write_text("{}\n")
+    proc = run("scan", "--format", "json", "--pss-level", "baseline", "--helm-values", values,
+               "--helm-set", "image=nginx:2", HELM / "web", env=env)
+    assert placed(json.loads(proc.stdout)) == sorted(EXPECTED)
+    assert log.read_text() == f"template release-name {HELM / 'web'} --values {values} --set image=nginx:2\n"
+
+
+def test_helm_binary_errors_point_at_the_template(run, fake_helm):
+    env, _ = fake_helm
+    proc = run("scan", "--format", "json", "--helm-set", "fail=true", HELM / "web", env=env)
+    assert proc.returncode == 2
+    [error] = json.loads(proc.stdout)["errors"]
+    assert (os.path.relpath(error["file"], HELM), error["line"], error["column"], error["message"]) == (
+        "web/templates/deployment.yaml", 20, 25, "privileged is required")
