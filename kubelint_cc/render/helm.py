@@ -95,6 +95,8 @@ def _render_sdk(chart: str, values: Values) -> str:
         raise RenderError(f"cannot read values file: {e.filename}: {e.strerror}") from None
     except helm_python.HelmError as e:
         raise _render_error(chart, getattr(e, "detail", None) or str(e)) from None
+    except Exception as e:  # noqa: BLE001 - a failure of the native library is this chart's error, not a crash
+        raise RenderError(f"helm-python-sdk failed: {type(e).__name__}: {e}") from None
     parts = []
     for source in sorted(manifests):
         if "/templates/" not in "/" + source or source.endswith("NOTES.txt"):
