@@ -293,7 +293,7 @@ class Scanner:
             self.origins[src.name] = kustomize.Built(src.name, text)
             return True
         values = helm.Values(list(self.config.helm_values) + list(self.options.helm_values),
-                             list(self.config.helm_set) + list(self.options.helm_set))
+                             list(self.config.helm_set) + list(self.options.helm_set), self.config.default_namespace)
         try:
             text = helm.render(src.name, values)
         except helm.RenderError as e:

@@ -193,7 +193,8 @@ def test_the_helm_binary_renders_with_the_values_given(run, fake_helm, tmp_path)
     proc = run("scan", "--format", "json", "--pss-level", "baseline", "--helm-values", values,
                "--helm-set", "image=nginx:2", HELM / "web", env=env)
     assert placed(json.loads(proc.stdout)) == sorted(EXPECTED)
-    assert log.read_text() == f"template release-name {HELM / 'web'} --values {values} --set image=nginx:2\n"
+    assert log.read_text() == (f"template release-name {HELM / 'web'} --namespace default --values {values} "
+                               "--set image=nginx:2\n")
 
 
 def test_helm_binary_errors_point_at_the_template(run, fake_helm):
@@ -203,3 +204,18 @@ def test_helm_binary_errors_point_at_the_template(run, fake_helm):
     [error] = json.loads(proc.stdout)["errors"]
     assert (os.path.relpath(error["file"], HELM), error["line"], error["column"], error["message"]) == (
         "web/templates/deployment.yaml", 20, 25, "privileged is required")
+
+
+@needs_renderer
+def test_the_release_namespace_is_the_configs_default_namespace(scan_json, tmp_path):
+    chart = tmp_path / "ns"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: ns\nversion: 0.1.0\n")
+    (chart / "templates" / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: {{ .Release.Namespace }}\n"
+        "spec:\n  containers: [{name: c, image: x}]\n")
+    config = tmp_path / "c.yaml"
+    config.write_text('runtimeClasses:\n  defaultNamespace: shop\n  namespaces:\n    "shop": {allowed: [kata], required: true}\n')
+    code, doc = scan_json("--pss-level", "baseline", "--config", config, chart)
+    assert [(f["control"], f["object"]["namespace"], f["line"]) for f in doc["findings"]] == [
+        ("runtimeClassName", "shop", 6)]

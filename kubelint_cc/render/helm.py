@@ -44,6 +44,7 @@ class Values:
     """What the chart is rendered with, on top of its own values.yaml."""
     files: list = field(default_factory=list)  # --helm-values FILE, in order
     sets: list = field(default_factory=list)  # --helm-set key=value, in order
+    namespace: str = "default"  # the release's (.Release.Namespace)
 
 
 class RenderError(Exception):
@@ -90,7 +91,7 @@ def _render_sdk(chart: str, values: Values) -> str:
         for expression in values.sets:
             _merge(merged, helm_python.parse_set_string(expression))
         with helm_python.Chart.load(chart) as loaded:
-            manifests = loaded.render(merged or None, name=RELEASE, namespace="default")
+            manifests = loaded.render(merged or None, name=RELEASE, namespace=values.namespace)
     except OSError as e:
         raise RenderError(f"cannot read values file: {e.filename}: {e.strerror}") from None
     except helm_python.HelmError as e:
@@ -112,7 +113,7 @@ _SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")  # Helm's releaseutil.SplitManifes
 
 
 def _render_binary(chart: str, values: Values) -> str:
-    command = ["helm", "template", RELEASE, chart]
+    command = ["helm", "template", RELEASE, chart, "--namespace", values.namespace]
     for path in values.files:
         command += ["--values", path]
     for expression in values.sets:
