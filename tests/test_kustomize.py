@@ -100,3 +100,10 @@ def test_a_file_named_alone_stands_for_the_kustomization_that_consumes_it(scan_j
     code, doc = scan_json("--pss-level", "baseline", tmp_path / "listed.yaml", tmp_path / "stray.yaml")
     assert sorted((f["object"]["namespace"] or "-", f["object"]["name"]) for f in doc["findings"]) == [
         ("-", "stray"), ("shop", "listed")]
+
+
+def test_only_origin_annotations_are_rewritten():
+    """Origins are made absolute; any other `path:` (a probe's, a volume item's) is data."""
+    text = kustomize.build(str(KUSTOMIZE / "overlay"))
+    assert "path: healthz" in text
+    assert f"path: '{KUSTOMIZE / 'base' / 'pod.yaml'}'" in text

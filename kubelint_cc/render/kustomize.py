@@ -67,9 +67,12 @@ def build(directory: str) -> str:
             raise BuildError(_message(proc.stderr.decode("utf-8", "replace"), wrapper, target, directory))
         text = proc.stdout.decode("utf-8", "replace")
     # Origins are relative to the wrapper: make them absolute while its path is known.
-    return re.sub(r"(?m)^(\s+path: )(.+)$",
-                  lambda m: m.group(1) + _quote(os.path.normpath(os.path.join(wrapper, m.group(2).strip("'\"")))),
-                  text)
+    return _ORIGIN_PATH.sub(
+        lambda m: m.group(1) + _quote(os.path.normpath(os.path.join(wrapper, m.group(2).strip("'\"")))), text)
+
+
+# The first line of an origin annotation (a block scalar), and only that: `path:` is a common key.
+_ORIGIN_PATH = re.compile(r"(config\.kubernetes\.io/origin: \|-?\r?\n[ \t]+path: )([^\r\n]+)")
 
 
 def _quote(path: str) -> str:
