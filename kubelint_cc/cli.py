@@ -97,7 +97,7 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
         finally:
             if stream is not sys.stdout:
                 stream.close()
-        _warn_if_empty(result, paths)
+        _warn(result, paths)
         sys.exit(exit_code(result, fail_on))
     progress = Progress(sys.stderr)
     try:
@@ -116,14 +116,16 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
         except baseline.BaselineError as e:
             _fail(str(e))
     _report(result, fmt, output)
-    _warn_if_empty(result, paths)
+    _warn(result, paths)
     sys.exit(exit_code(result, fail_on))
 
 
-def _warn_if_empty(result, paths: list) -> None:
-    """A scan that read no Kubernetes object was probably pointed at the wrong place; the
-    exit code stays as it is (a commit of CI files alone must pass the pre-commit hook).
-    Input errors explain an empty scan better: then nothing more is said."""
+def _warn(result, paths: list) -> None:
+    """The scan's warnings on stderr; they never change the exit code.  A scan that read no
+    Kubernetes object was probably pointed at the wrong place (but a commit of CI files
+    alone must pass the pre-commit hook); input errors explain an empty scan better."""
+    for warning in getattr(result, "warnings", ()):
+        click.echo(f"kubelint-cc: warning: {warning}", err=True)
     if result.objects or result.errors:
         return
     shown = paths or ["."]

@@ -148,6 +148,7 @@ class Result:
         if findings:
             self.sink(findings)
     baseline_stats: dict | None = None  # {"matched", "new", "stale"} when --baseline is used
+    warnings: list = field(default_factory=list)  # said once on stderr; no effect on the exit code
 
 
 def format_path(path: Iterable) -> str:
@@ -244,7 +245,7 @@ class Scanner:
         if result.sink is None:  # a streamed scan keeps nothing per file: memory stays flat
             result.scanned.append(src.name)
         errors_before = len(result.errors)
-        findings = list(self.scan_text(src.name, text, result))
+        findings = list(self.scan_text(src.name, text, result, src.namespace))
         origin = self.origins.get(src.name)
         if origin is None and src.name == load.STDIN and helm.has_sources(text):
             origin = helm.rendered(src.name, text, helm.chart_for_stream(text, self.options.chart))
@@ -268,16 +269,21 @@ class Scanner:
         consumed: set[str] = set()
         for src in kustomizations:
             consumed |= kustomize.consumed(src.name)
-        out = []
+        out, unbuilt = [], []
         for src in sources:
             if src.render == "kustomize" and os.path.abspath(src.name) in consumed:
                 continue
-            if src.render is None or self._render(src, result):
+            if src.render == "kustomize" and kustomize.builder() is None:
+                # No builder: the resource files, judged as written, in the namespace they land in.
+                unbuilt += [load.Source(kustomize.display(f), namespace=ns) for f, ns in kustomize.plain_resources(src.name)]
+                if kustomize.NO_BUILDER not in result.warnings:
+                    result.warnings.append(kustomize.NO_BUILDER)
+            elif src.render is None or self._render(src, result):
                 out.append(src)
         for origin in self.origins.values():
             if hasattr(origin, "origins"):
                 consumed |= {os.path.abspath(f) for f in origin.origins()}
-        return [src for src in out if src.render is not None or os.path.abspath(src.name) not in consumed]
+        return [src for src in out if src.render is not None or os.path.abspath(src.name) not in consumed] + unbuilt
 
     def _render(self, src: load.Source, result: Result) -> bool:
         """Renders one chart or kustomization into src.data and remembers how to map it
@@ -372,9 +378,10 @@ class Scanner:
             result.errors.extend(_yaml_error(name, e) for e in errors)
             result.objects += len(skimmed)  # (their emptied documents are counted as documents)
 
-    def scan_text(self, name: str, text: str, result: Result) -> Iterator[Finding]:
+    def scan_text(self, name: str, text: str, result: Result, namespace: str | None = None) -> Iterator[Finding]:
+        """Findings in one file's text; `namespace`: where its objects land, whatever they say."""
         comments = suppress.comment_ignores(text)
-        for finding in self._documents(name, text, result):
+        for finding in self._documents(name, text, result, namespace):
             suppress.apply_comments(comments, (finding,))
             yield finding
         for (line, col), unknown in ((ig.where, n) for ig in comments.values()
@@ -390,7 +397,7 @@ class Scanner:
         from kubelint_cc import catalog
         return catalog.known_names()
 
-    def _documents(self, name: str, text: str, result: Result) -> Iterator[Finding]:
+    def _documents(self, name: str, text: str, result: Result, namespace: str | None = None) -> Iterator[Finding]:
         for node in self._compose(name, text, result, self._wanted):
             result.documents += 1
             kind = yamltree.top_scalar(node, "kind")
@@ -403,11 +410,12 @@ class Scanner:
                                                         mark.column + 1))
                     continue
                 for i, item in enumerate(items[1].value if items is not None and isinstance(items[1], SequenceNode) else []):
-                    yield from self._object(name, node, item, ("items", i), result)
+                    yield from self._object(name, node, item, ("items", i), result, namespace)
             else:
-                yield from self._object(name, node, node, (), result)
+                yield from self._object(name, node, node, (), result, namespace)
 
-    def _object(self, name: str, root: Any, node: Any, prefix: tuple, result: Result) -> Iterator[Finding]:
+    def _object(self, name: str, root: Any, node: Any, prefix: tuple, result: Result,
+                namespace_override: str | None = None) -> Iterator[Finding]:
         result.errors.extend(validate.document(name, node, prefix))
         kind = yamltree.top_scalar(node, "kind")
         if isinstance(kind, str) and kind:
@@ -427,7 +435,7 @@ class Scanner:
         if not isinstance(data, dict):
             return
         meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-        namespace = meta.get("namespace") if isinstance(meta.get("namespace"), str) else None
+        namespace = namespace_override or (meta.get("namespace") if isinstance(meta.get("namespace"), str) else None)
         obj = {"kind": kind, "namespace": namespace, "name": meta.get("name") if isinstance(meta.get("name"), str) else None}
         if template is not None:
             result.errors.extend(validate.pod_template(name, root, prefix, data, obj, template))

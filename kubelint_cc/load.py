@@ -36,6 +36,7 @@ class Source:
     name: str
     data: bytes | None = None
     render: str | None = None
+    namespace: str | None = None  # the namespace its objects land in, when a kustomization sets it
 
 
 def _renderable(directory: str) -> str | None:

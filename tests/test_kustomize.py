@@ -12,7 +12,7 @@ from kubelint_cc.render import kustomize
 KUSTOMIZE = FIXTURES / "kustomize"
 CONFIG = KUSTOMIZE / "config.yaml"
 
-pytestmark = pytest.mark.skipif(kustomize.builder() is None, reason="neither kustomize nor kubectl on PATH")
+needs_builder = pytest.mark.skipif(kustomize.builder() is None, reason="neither kustomize nor kubectl on PATH")
 
 
 def where(doc):
@@ -20,6 +20,7 @@ def where(doc):
                    f["object"]["namespace"], f["object"]["name"], f.get("position")) for f in doc["findings"])
 
 
+@needs_builder
 def test_a_patch_that_sets_privileged_is_where_the_finding_points(scan_json):
     code, doc = scan_json("--pss-level", "baseline", "--config", CONFIG, KUSTOMIZE / "overlay")
     assert doc["errors"] == [] and code == 1
@@ -30,16 +31,19 @@ def test_a_patch_that_sets_privileged_is_where_the_finding_points(scan_json):
         ("overlay/privileged.yaml", 12, 13, "privileged", "confidential-apps", "prod-web", None)]
 
 
+@needs_builder
 def test_the_overlay_namespace_changes_the_runtime_class_verdict(scan_json):
     code, doc = scan_json("--pss-level", "baseline", "--config", CONFIG, KUSTOMIZE / "base")
     assert where(doc) == [("base/deployment.yaml", 12, 7, "runtimeClassName", None, "web", None)]
 
 
+@needs_builder
 def test_values_of_the_base_point_into_the_base(scan_json):
     code, doc = scan_json("--config", CONFIG, KUSTOMIZE / "overlay")
     assert ("base/deployment.yaml", 20, 13, "runAsUser", "confidential-apps", "prod-web", None) in where(doc)
 
 
+@needs_builder
 def test_a_json6902_operation_is_where_its_value_is(scan_json):
     code, doc = scan_json("--pss-level", "baseline", "--config", CONFIG, KUSTOMIZE / "json6902")
     assert where(doc) == [
@@ -48,6 +52,7 @@ def test_a_json6902_operation_is_where_its_value_is(scan_json):
         ("loose/hostpid.yaml", 7, 3, "hostNamespaces", None, "loose", None)]
 
 
+@needs_builder
 def test_what_a_kustomization_consumes_is_not_scanned_again(scan_json):
     code, doc = scan_json("--pss-level", "baseline", "--config", CONFIG, KUSTOMIZE)
     # base/ is built by overlay/ and json6902/, loose/hostpid.yaml by json6902/: neither alone.
@@ -55,6 +60,7 @@ def test_what_a_kustomization_consumes_is_not_scanned_again(scan_json):
     assert sorted(f["object"]["name"] for f in doc["findings"]) == ["loose", "prod-debug", "prod-web", "web", "web"]
 
 
+@needs_builder
 def test_sarif_names_the_patch(run):
     proc = run("scan", "--pss-level", "baseline", "--format", "sarif", "--config", CONFIG, KUSTOMIZE / "overlay")
     results = json.loads(proc.stdout)["runs"][0]["results"]
@@ -63,6 +69,7 @@ def test_sarif_names_the_patch(run):
     assert locations == [("pod.yaml", 5), ("privileged.yaml", 12)]
 
 
+@needs_builder
 def test_a_broken_kustomization_is_an_input_error(scan_json, tmp_path):
     (tmp_path / "kustomization.yaml").write_text("resources: [missing.yaml]\n")
     code, doc = scan_json(tmp_path)
@@ -70,12 +77,23 @@ def test_a_broken_kustomization_is_an_input_error(scan_json, tmp_path):
     assert "missing.yaml" in doc["errors"][0]["message"]
 
 
-def test_without_a_builder_the_directory_is_an_input_error(run):
-    proc = run("scan", "--format", "json", KUSTOMIZE / "overlay", env=dict(os.environ, KUBELINT_CC_KUSTOMIZE="none"))
-    assert proc.returncode == 2
-    assert [e["message"] for e in json.loads(proc.stdout)["errors"]] == [kustomize.NO_BUILDER]
+def test_without_a_builder_resource_files_are_judged_in_the_overlays_namespace(run):
+    """No kustomize, no kubectl: the resources a kustomization lists (through its bases) are
+    scanned as written, in the namespace the outermost kustomization gives them; patches
+    are neither applied nor scanned alone, and one warning says so."""
+    proc = run("scan", "--format", "json", "--pss-level", "baseline", "--config", CONFIG, KUSTOMIZE,
+               env=dict(os.environ, KUBELINT_CC_KUSTOMIZE="none"))
+    doc = json.loads(proc.stdout)
+    assert proc.returncode == 1 and doc["errors"] == []
+    assert proc.stderr.decode() == f"kubelint-cc: warning: {kustomize.NO_BUILDER}\n"
+    assert where(doc) == [
+        ("base/deployment.yaml", 12, 7, "runtimeClassName", None, "web", None),  # via json6902/: default
+        ("base/pod.yaml", 5, 1, "runtimeClassName", "confidential-apps", "debug", None),  # via overlay/
+        ("loose/hostpid.yaml", 7, 3, "hostNamespaces", None, "loose", None)]
+    # Base files twice (once per kustomization), loose/ once, no patch alone.
+    assert doc["summary"]["objects"] == 5
 
-
+@needs_builder
 def test_fix_leaves_built_objects_alone(run, tmp_path):
     """Paths in built output are not paths in the files: fix must not rewrite by them."""
     proc = run("fix", "--diff", KUSTOMIZE / "overlay")
@@ -84,6 +102,7 @@ def test_fix_leaves_built_objects_alone(run, tmp_path):
            proc.stderr.decode()
 
 
+@needs_builder
 def test_a_file_named_alone_stands_for_the_kustomization_that_consumes_it(scan_json, tmp_path):
     """pre-commit passes changed files: a patch means its overlay, built; a base file its
     base, which the overlay builds on (so it is not built alone); a file no kustomization
@@ -102,6 +121,7 @@ def test_a_file_named_alone_stands_for_the_kustomization_that_consumes_it(scan_j
         ("-", "stray"), ("shop", "listed")]
 
 
+@needs_builder
 def test_only_origin_annotations_are_rewritten():
     """Origins are made absolute; any other `path:` (a probe's, a volume item's) is data."""
     text = kustomize.build(str(KUSTOMIZE / "overlay"))

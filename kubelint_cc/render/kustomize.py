@@ -21,8 +21,8 @@ from kubelint_cc.render.origin import Placed
 
 FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 ORIGIN = "config.kubernetes.io/origin"
-NO_BUILDER = ("Kustomize directory not built: neither kustomize nor kubectl is on PATH; "
-              "its files are not checked")
+NO_BUILDER = ("kustomize directories are not built (neither kustomize nor kubectl is on PATH): their "
+              "resource files are judged as written, in the overlay's namespace, without patches")
 
 
 class BuildError(Exception):
@@ -105,6 +105,33 @@ def consumed(directory: str) -> set[str]:
     return out
 
 
+def plain_resources(directory: str) -> list[tuple[str, str | None]]:
+    """Without a builder: the resource files of the kustomization in `directory` and of the
+    kustomizations it builds on, each with the namespace it lands in (the outermost
+    `namespace:` wins, as kustomize's namespace transformer runs last in the overlay).
+    Patches, generators and name changes are not applied: files are judged as written."""
+    out: list[tuple[str, str | None]] = []
+    seen: set[str] = set()
+
+    def collect(here: str, inherited: str | None) -> None:
+        if here in seen:
+            return
+        seen.add(here)
+        data = _read_kustomization(here)
+        namespace = inherited or (data.get("namespace") if isinstance(data.get("namespace"), str) else None)
+        for entry in (data.get("resources") or []) + (data.get("bases") or []):
+            if not isinstance(entry, str) or "://" in entry:
+                continue
+            path = os.path.normpath(os.path.join(here, entry))
+            if os.path.isdir(path):
+                collect(path, namespace)
+            elif os.path.isfile(path):
+                out.append((path, namespace))
+
+    collect(os.path.abspath(directory), None)
+    return out
+
+
 def _read_kustomization(directory: str) -> dict:
     from kubelint_cc import load, yamltree
     path = kustomization_file(directory)
@@ -176,7 +203,7 @@ class Built:
             if isinstance(data, dict):
                 self.documents.append((node.start_mark.line, data))
         self._files: dict[str, list] = {}
-        self._patch_files = [_display(p) for p in _patches(name)]
+        self._patch_files = [display(p) for p in _patches(name)]
 
     @property
     def sections(self) -> list:
@@ -278,10 +305,10 @@ def origin_of(obj: dict) -> str | None:
     path = m.group(1).strip()
     if path.startswith("'") and path.endswith("'"):
         path = path[1:-1].replace("''", "'")
-    return _display(path)
+    return display(path)
 
 
-def _display(path: str) -> str:
+def display(path: str) -> str:
     """An absolute path as the user would write it: relative when below the working directory."""
     rel = os.path.relpath(path)
     return path if rel.startswith("..") else rel
