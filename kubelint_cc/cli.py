@@ -56,7 +56,8 @@ def cli():
 @click.option("--no-ignore", is_flag=True, help="Also scan what git ignores (.gitignore) in the directories walked.")
 @click.option("--helm-values", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
               help="Values file for the Helm charts scanned (repeatable; after the chart's values.yaml).")
-@click.option("--helm-set", multiple=True, metavar="KEY=VALUE", help="A value for the Helm charts scanned, as helm --set.")
+@click.option("--helm-set", multiple=True, metavar="KEY=VALUE",
+              help="A value for the Helm charts scanned, as helm --set (repeatable).")
 @click.option("--chart", type=click.Path(file_okay=False), default=None, metavar="DIR",
               help="The chart a `helm template` stream on stdin came from, to map findings to template lines.")
 def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, baseline_path, write_baseline_path,

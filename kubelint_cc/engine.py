@@ -275,7 +275,8 @@ class Scanner:
                 continue
             if src.render == "kustomize" and kustomize.builder() is None:
                 # No builder: the resource files, judged as written, in the namespace they land in.
-                unbuilt += [load.Source(kustomize.display(f), namespace=ns) for f, ns in kustomize.plain_resources(src.name)]
+                unbuilt += [load.Source(kustomize.display(f), namespace=ns)
+                            for f, ns in kustomize.plain_resources(src.name)]
                 if kustomize.NO_BUILDER not in result.warnings:
                     result.warnings.append(kustomize.NO_BUILDER)
             elif src.render is None or self._render(src, result):

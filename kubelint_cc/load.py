@@ -101,7 +101,8 @@ def discover(paths: list[str], errors: list[LoadError], exclude=None, gitignore:
         elif stat.S_ISREG(st.st_mode):
             if exclude and exclude(path):
                 continue
-            within = _enclosing(path, consumed)  # a template, values.yaml, patch... named alone (pre-commit): check the whole
+            # A template, values.yaml, patch... named alone (as pre-commit does): check what it is part of.
+            within = _enclosing(path, consumed)
             if within is None:
                 yield Source(path)
             elif within[1] not in enclosing and not (exclude and exclude(within[1])):

@@ -215,7 +215,8 @@ def test_the_release_namespace_is_the_configs_default_namespace(scan_json, tmp_p
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: {{ .Release.Namespace }}\n"
         "spec:\n  containers: [{name: c, image: x}]\n")
     config = tmp_path / "c.yaml"
-    config.write_text('runtimeClasses:\n  defaultNamespace: shop\n  namespaces:\n    "shop": {allowed: [kata], required: true}\n')
+    config.write_text("runtimeClasses:\n  defaultNamespace: shop\n"
+                      '  namespaces:\n    "shop": {allowed: [kata], required: true}\n')
     code, doc = scan_json("--pss-level", "baseline", "--config", config, chart)
     assert [(f["control"], f["object"]["namespace"], f["line"]) for f in doc["findings"]] == [
         ("runtimeClassName", "shop", 6)]

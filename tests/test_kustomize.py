@@ -113,7 +113,8 @@ def test_a_file_named_alone_stands_for_the_kustomization_that_consumes_it(scan_j
         ("base/pod.yaml", 5, 1, "runtimeClassName", "confidential-apps", "prod-debug", None),
         ("overlay/privileged.yaml", 12, 13, "privileged", "confidential-apps", "prod-web", None)]
     (tmp_path / "kustomization.yaml").write_text("namespace: shop\nresources: [listed.yaml]\n")
-    pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec:\n  hostPID: true\n  containers: [{name: c, image: x}]\n"
+    pod = ("apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\n"
+           "spec:\n  hostPID: true\n  containers: [{name: c, image: x}]\n")
     (tmp_path / "listed.yaml").write_text(pod % "listed")
     (tmp_path / "stray.yaml").write_text(pod % "stray")
     code, doc = scan_json("--pss-level", "baseline", tmp_path / "listed.yaml", tmp_path / "stray.yaml")

@@ -149,7 +149,8 @@ def _render_error(chart: str, message: str) -> RenderError:
     return RenderError(message)
 
 
-_PLACE_FIRST = re.compile(r"(?:template: )?([^\s:]+):(\d+):(\d+):? (.*)", re.S)  # CHART/templates/x.yaml:43:55 executing...
+# CHART/templates/x.yaml:43:55 executing "..." at <...>: ...
+_PLACE_FIRST = re.compile(r"(?:template: )?([^\s:]+):(\d+):(\d+):? (.*)", re.S)
 
 
 def _missing_dependencies(chart: str) -> bool:

@@ -254,7 +254,9 @@ class Built:
         from kubelint_cc import yamltree
         for root, ops in self._docs(file, lists=True):
             for i, op in enumerate(ops):
-                if not isinstance(op, dict) or op.get("op") not in ("add", "replace") or not isinstance(op.get("path"), str):
+                if not isinstance(op, dict) or op.get("op") not in ("add", "replace"):
+                    continue
+                if not isinstance(op.get("path"), str):
                     continue
                 steps = tuple(int(p) if p.isdigit() else p.replace("~1", "/").replace("~0", "~")
                               for p in op["path"].split("/")[1:])
