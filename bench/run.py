@@ -429,6 +429,27 @@ class Bench:
         return {"label": "one file", "file": str(path), "bytes": path.stat().st_size,
                 "results": self.time_tools("one file", tools, reps)}
 
+    def helm_chart(self, chart: Path, reps: int) -> dict | None:
+        """What rendering a chart costs next to scanning its output: `scan CHART` (render,
+        scan, map back), `scan` of the same output saved to a file, and rendering alone."""
+        render = (f"from kubelint_cc.render import helm; import sys; "
+                  f"sys.stdout.write(helm.render({str(chart)!r}, helm.Values()))")
+        if subprocess.run([self.python, "-c", "from kubelint_cc.render import helm; "
+                           "raise SystemExit(helm.renderer() is None)"], capture_output=True).returncode:
+            self.notes.append("Helm chart: no Helm renderer (kubelint-cc[helm] or helm): not measured")
+            return None
+        rendered = self.cache / "helm-rendered.yaml"
+        rendered.write_text(subprocess.run([self.python, "-c", render], capture_output=True, text=True,
+                                           check=True).stdout)
+        tools = {"render and scan": (self.ours([chart]), {0, 1}),
+                 "scan its output": (self.ours([rendered]), {0, 1}),
+                 "render alone": ([self.python, "-c", render], {0})}
+        for cmd, _ in tools.values():
+            measure(cmd)  # warm caches
+        return {"label": "Helm chart", "chart": str(chart), "renderer": tool_version(
+                    [self.python, "-c", "from kubelint_cc.render import helm; print(helm.renderer())"]),
+                "results": self.time_tools("Helm chart", tools, reps)}
+
 
 # ---------------------------------------------------------------- report
 
@@ -552,6 +573,12 @@ def markdown(data: dict) -> str:
             rows.append(f"| one file: `{LIBRARIES}` alone | – | {_cell(r.get(LIBRARIES), rss=False)} | – "
                         f"| {_rx(q['libraries/pass'], q['libraries/pass cpu'])} of `pass`; "
                         f"kubelint-cc is {_rx(q['ours/libraries'], q['ours/libraries cpu'])} of it | – |")
+    helm = data.get("helm")
+    if helm:
+        r = helm["results"]
+        rows.append(f"| Helm chart `{Path(helm['chart']).name}` ({helm['renderer']}): render and scan "
+                    f"| {_cell(r.get('render and scan'))} | scan of its output: {_cell(r.get('scan its output'))} "
+                    f"| render alone: {_cell(r.get('render alone'))} | – | – |")
     out = [f"{data['versions'].get('kubelint-cc', 'kubelint-cc')}; median wall time (CPU time), peak RSS; "
            f"{data['machine']['summary']}.", "", *rows, ""]
     lin = data["derived"].get("linearity")
@@ -622,7 +649,7 @@ def main(argv=None) -> int:
                           f"Python {platform.python_version()}"}
     data = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
             "command": "python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-            "machine": machine, "versions": versions, "one_file": None, "datasets": [], "notes": []}
+            "machine": machine, "versions": versions, "one_file": None, "helm": None, "datasets": [], "notes": []}
 
     def save(complete: bool) -> str:
         # Written after every input, so that a run cut short still leaves its numbers.
@@ -649,6 +676,10 @@ def main(argv=None) -> int:
     if pool:
         data["one_file"] = bench.one_file(one_file_pick(pool), max(args.reps, 5) if not args.quick else 3)
         save(False)
+
+    # A small chart of the test fixtures (a sub-chart, a range, a toYaml block).
+    data["helm"] = bench.helm_chart(REPO / "tests" / "fixtures" / "helm" / "web", max(args.reps, 3))
+    save(False)
 
     if real_files:
         label = "real corpus" if corpus == (SHARED / "corpus" / "real").resolve() else f"corpus {corpus.name}"

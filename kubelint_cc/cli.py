@@ -77,9 +77,15 @@ def cli():
 @click.option("--admission-config", "admission_path", metavar="FILE",
               help="The API server's AdmissionConfiguration (or a PodSecurityConfiguration): its PodSecurity "
                    "defaults apply to namespaces without labels, and its exemptions exempt objects.")
+@click.option("--helm-values", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
+              help="Values file for the Helm charts scanned (repeatable; after the chart's values.yaml).")
+@click.option("--helm-set", multiple=True, metavar="KEY=VALUE",
+              help="A value for the Helm charts scanned, as helm --set (repeatable).")
+@click.option("--chart", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="The chart a `helm template` stream on stdin came from, to map findings to template lines.")
 def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, baseline_path, write_baseline_path,
          do_fix, unsafe_fixes, show_suppressed, quiet, select, ignore, color, follow_external_symlinks, no_ignore,
-         admission_path):
+         admission_path, helm_values, helm_set, chart):
     """Scan files and directories (default: .); `-` reads stdin."""
     from kubelint_cc.engine import Options, Scanner
     from kubelint_cc.progress import Progress
@@ -88,7 +94,8 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
     cfg = _config(config_path, paths, select, ignore)
     options = Options(level=pss_level, version=pss_version, config=cfg,
                       follow_external_symlinks=follow_external_symlinks,
-                      gitignore=not no_ignore, admission=_admission(admission_path, cfg))
+                      gitignore=not no_ignore, admission=_admission(admission_path, cfg),
+                      helm_values=list(helm_values), helm_set=list(helm_set), chart=chart)
     if do_fix:
         from kubelint_cc import fix
         fix.fix_paths([p for p in paths if p != "-"] or ["."], write=True, unsafe=unsafe_fixes,
@@ -117,7 +124,7 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
         finally:
             if stream is not sys.stdout:
                 stream.close()
-        _warn_if_empty(result, paths)
+        _warn(result, paths)
         sys.exit(exit_code(result, fail_on))
     progress = Progress(sys.stderr)
     try:
@@ -136,7 +143,7 @@ def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, basel
         except baseline.BaselineError as e:
             _fail(str(e))
     _report(result, fmt, output, show_suppressed, quiet, color)
-    _warn_if_empty(result, paths)
+    _warn(result, paths)
     sys.exit(exit_code(result, fail_on))
 
 
@@ -193,10 +200,13 @@ def use_colour(choice: str, stream) -> bool:
     return env.get("TERM") != "dumb" and stream.isatty()
 
 
-def _warn_if_empty(result, paths: list) -> None:
-    """A scan that read no Kubernetes object was probably pointed at the wrong place; the
-    exit code stays as it is (a commit of CI files alone must pass the pre-commit hook)."""
-    if result.objects:
+def _warn(result, paths: list) -> None:
+    """The scan's warnings on stderr; they never change the exit code.  A scan that read no
+    Kubernetes object was probably pointed at the wrong place (but a commit of CI files
+    alone must pass the pre-commit hook); input errors explain an empty scan better."""
+    for warning in getattr(result, "warnings", ()):
+        click.echo(f"kubelint-cc: warning: {warning}", err=True)
+    if result.objects or result.errors:
         return
     shown = paths or ["."]
     where = ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")

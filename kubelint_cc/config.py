@@ -45,6 +45,8 @@ class Config:
     peer_pod_classes: list = field(default_factory=lambda: list(DEFAULT_PEER_POD_CLASSES))
     webhook_skipped: list = field(default_factory=lambda: list(DEFAULT_WEBHOOK_SKIPPED))
     workloads: tuple = ()  # (expand.Declared, ...): pod-carrying kinds beyond the built-in table
+    helm_values: list = field(default_factory=list)  # values files for every chart, relative to the config
+    helm_set: list = field(default_factory=list)  # key=value, as helm --set
 
     @property
     def root(self) -> str:
@@ -296,6 +298,9 @@ def _build(path: str, data: dict) -> Config:
         peer_pod_classes=list(peer.get("runtimeClasses", DEFAULT_PEER_POD_CLASSES)),
         webhook_skipped=list(peer.get("webhookSkippedNamespaces", DEFAULT_WEBHOOK_SKIPPED)),
         workloads=tuple(_declared(w) for w in data.get("workloads", [])),
+        helm_values=[os.path.join(os.path.dirname(os.path.abspath(path)), v)
+                     for v in data.get("helm", {}).get("values", [])],
+        helm_set=list(data.get("helm", {}).get("set", [])),
     )
 
 

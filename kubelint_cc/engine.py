@@ -64,6 +64,7 @@ class Finding:
     baseline: str | None = None  # "unchanged" when matched by --baseline, "new" otherwise
     extra: dict = field(default_factory=dict)
     fix: str | None = None  # "safe": `kubelint-cc fix` fixes it; "unsafe": only with --unsafe-fixes
+    rendered: bool = False  # found in a rendered chart or kustomization (not reported as such; `fix` leaves it)
 
     @property
     def names(self) -> tuple:
@@ -135,6 +136,9 @@ class Options:
     follow_external_symlinks: bool = False  # follow links that leave the repository (local use only)
     admission: Any = None  # kubelint_cc.admission.PodSecurityConfig: the cluster's PodSecurity defaults and exemptions
     gitignore: bool = True  # directory walks skip what git ignores (--no-ignore: False)
+    helm_values: list = field(default_factory=list)  # --helm-values FILE, after the config's helm.values
+    helm_set: list = field(default_factory=list)  # --helm-set key=value, after the config's helm.set
+    chart: str | None = None  # --chart DIR: the chart a `helm template` stream on stdin came from
 
 
 @dataclass
@@ -166,6 +170,7 @@ class Result:
         if findings:
             self.sink(findings)
     baseline_stats: dict | None = None  # {"matched", "new", "stale"} when --baseline is used
+    warnings: list = field(default_factory=list)  # said once on stderr; no effect on the exit code
 
 
 def format_path(path: Iterable) -> str:
@@ -193,6 +198,8 @@ class Scanner:
         self.options = options or Options()
         self.config = self.options.config or Config()
         self.namespaces: dict[str, dict[str, tuple]] = {}  # namespace -> mode -> (level, minor) from its labels
+        self.origins: dict[str, Any] = {}  # rendered source -> render.origin.Rendered
+        self._told_no_renderer = False
 
     # -- PSS level and version for an object, in each PSA mode (README: "Which level applies")
     def policy_for(self, namespace: str) -> Policy:
@@ -258,6 +265,7 @@ class Scanner:
         sources = list(load.discover(paths, result.errors, exclude or self.config.exclude_matcher(),
                                      follow_external=self.options.follow_external_symlinks,
                                      gitignore=self.options.gitignore))
+        sources = self._render_all(sources, result)
         if progress is not None:
             progress.start(len(sources))
         texts = {}
@@ -290,12 +298,18 @@ class Scanner:
         if result.sink is None:  # a streamed scan keeps nothing per file: memory stays flat
             result.scanned.append(src.name)
         errors_before = len(result.errors)
-        findings = self.scan_text(src.name, text, result)
-        if "{{" in text:  # a Helm template read as YAML: its errors (and findings) mean nothing
+        findings = self.scan_text(src.name, text, result, src.namespace)
+        origin = self.origins.get(src.name)
+        if origin is None and src.name == load.STDIN and helm.has_sources(text):
+            origin = helm.rendered(src.name, text, helm.chart_for_stream(text, self.options.chart))
+        if origin is not None or "{{" in text:
             findings = list(findings)
-            if len(result.errors) > errors_before:
+            if origin is not None:
+                self._relocate(origin, findings, result.errors[errors_before:], result)
+            elif len(result.errors) > errors_before:
                 line = helm.template_line(text)
                 if line is not None:
+                    # A Helm template read as YAML: its errors (and anything found in it) mean nothing.
                     del result.errors[errors_before:]
                     result.errors.append(load.LoadError(src.name, helm.HINT, line, 1))
                     return
@@ -308,6 +322,74 @@ class Scanner:
                 result.take(batch)
                 batch = []
         result.take(batch)
+
+    def _render_all(self, sources: list, result: Result) -> list:
+        """Charts and kustomizations rendered into manifests (src.data), each with its way
+        back to the files (self.origins).  A kustomization another one in the scan builds
+        on is not built alone, nor is a file a kustomization consumes scanned alone."""
+        from kubelint_cc.render import kustomize
+        kustomizations = [src for src in sources if src.render == "kustomize"]
+        consumed: set[str] = set()
+        for src in kustomizations:
+            consumed |= kustomize.consumed(src.name)
+        out, unbuilt = [], []
+        for src in sources:
+            if src.render == "kustomize" and os.path.abspath(src.name) in consumed:
+                continue
+            if src.render == "kustomize" and kustomize.builder() is None:
+                # No builder: the resource files, judged as written, in the namespace they land in.
+                unbuilt += [load.Source(kustomize.display(f), namespace=ns)
+                            for f, ns in kustomize.plain_resources(src.name)]
+                if kustomize.NO_BUILDER not in result.warnings:
+                    result.warnings.append(kustomize.NO_BUILDER)
+            elif src.render is None or self._render(src, result):
+                out.append(src)
+        for origin in self.origins.values():
+            if hasattr(origin, "origins"):
+                consumed |= {os.path.abspath(f) for f in origin.origins()}
+        return [src for src in out if src.render is not None or os.path.abspath(src.name) not in consumed] + unbuilt
+
+    def _render(self, src: load.Source, result: Result) -> bool:
+        """Renders one chart or kustomization into src.data and remembers how to map it
+        back; False (and an input error) when it cannot be rendered."""
+        from kubelint_cc.render import kustomize
+        if src.render == "kustomize":
+            try:
+                text = kustomize.build(src.name)
+            except kustomize.BuildError as e:
+                result.errors.append(load.LoadError(src.name, str(e)))
+                return False
+            src.data = text.encode("utf-8")
+            self.origins[src.name] = kustomize.Built(src.name, text)
+            return True
+        values = helm.Values(list(self.config.helm_values) + list(self.options.helm_values),
+                             list(self.config.helm_set) + list(self.options.helm_set), self.config.default_namespace)
+        try:
+            text = helm.render(src.name, values)
+        except helm.RenderError as e:
+            message = e.message
+            if message == helm.NO_RENDERER:
+                if self._told_no_renderer:
+                    message = "Helm chart not rendered (no Helm renderer, see above)"
+                self._told_no_renderer = True
+            result.errors.append(load.LoadError(e.file or src.name, message, e.line, e.column))
+            return False
+        src.data = text.encode("utf-8")
+        self.origins[src.name] = helm.rendered(src.name, text, src.name)
+        return True
+
+    def _relocate(self, origin: Any, findings: list, errors: list, result: Result) -> None:
+        """Findings and errors in a rendered stream, moved to the files a person edits."""
+        for f in findings:
+            placed = origin.place(f.line, f.column, f.path)
+            f.file, f.line, f.column, f.rendered = placed.file, placed.line, placed.column, True
+            if not placed.exact:
+                f.extra["position"] = "rendered"
+        for e in errors:
+            placed = origin.place(e.line, e.column)
+            e.file, e.line, e.column = placed.file, placed.line, placed.column
+        if result.sink is None:
+            result.scanned.extend(sorted({file for _, file, _ in origin.sections}))
 
     def _scan_parallel(self, sources: list, texts: dict, result: Result, jobs: int, progress: Any = None) -> None:
         """Files are independent once Namespace labels are known: scan them on every core,
@@ -363,9 +445,10 @@ class Scanner:
             result.errors.extend(_yaml_error(name, e) for e in errors)
             result.objects += len(skimmed)  # (their emptied documents are counted as documents)
 
-    def scan_text(self, name: str, text: str, result: Result) -> Iterator[Finding]:
+    def scan_text(self, name: str, text: str, result: Result, namespace: str | None = None) -> Iterator[Finding]:
+        """Findings in one file's text; `namespace`: where its objects land, whatever they say."""
         comments = suppress.comment_ignores(text)
-        for finding in self._documents(name, text, result):
+        for finding in self._documents(name, text, result, namespace):
             suppress.apply_comments(comments, (finding,))
             yield finding
         if comments:  # a misspelt name would silently suppress nothing: an input error
@@ -378,7 +461,7 @@ class Scanner:
     def _wanted(self, kind: str, api_version: str | None = None) -> bool:
         return _read_by_rules(kind, api_version, self.config.workloads)
 
-    def _documents(self, name: str, text: str, result: Result) -> Iterator[Finding]:
+    def _documents(self, name: str, text: str, result: Result, namespace: str | None = None) -> Iterator[Finding]:
         for node in self._compose(name, text, result, self._wanted):
             result.documents += 1
             kind = yamltree.top_scalar(node, "kind")
@@ -391,11 +474,12 @@ class Scanner:
                                                         mark.column + 1))
                     continue
                 for i, item in enumerate(items[1].value if items is not None and isinstance(items[1], SequenceNode) else []):
-                    yield from self._object(name, node, item, ("items", i), result)
+                    yield from self._object(name, node, item, ("items", i), result, namespace)
             else:
-                yield from self._object(name, node, node, (), result)
+                yield from self._object(name, node, node, (), result, namespace)
 
-    def _object(self, name: str, root: Any, node: Any, prefix: tuple, result: Result) -> Iterator[Finding]:
+    def _object(self, name: str, root: Any, node: Any, prefix: tuple, result: Result,
+                namespace_override: str | None = None) -> Iterator[Finding]:
         result.errors.extend(validate.document(name, node, prefix))
         kind = yamltree.top_scalar(node, "kind")
         if isinstance(kind, str) and kind:
@@ -415,7 +499,7 @@ class Scanner:
         if not isinstance(data, dict):
             return
         meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-        namespace = meta.get("namespace") if isinstance(meta.get("namespace"), str) else None
+        namespace = namespace_override or (meta.get("namespace") if isinstance(meta.get("namespace"), str) else None)
         # Kubernetes names are at most 253 characters: a longer one is cut, so that it is not
         # repeated whole in every finding of the object.
         obj = {"kind": clip(kind), "namespace": clip(namespace),

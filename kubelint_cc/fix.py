@@ -108,6 +108,10 @@ def fix_paths(paths: list[str], write: bool, unsafe: bool, out, exclude=None, op
     by_file: dict[str, list] = {}
     for f in result.findings:
         if f.control in FIXABLE and f.counts():
+            if f.rendered:  # a Helm template or a kustomize base: its paths are those of the output
+                print(f"{f.file}:{f.line or '-'}: not fixed: {f.control}: found in what a Helm chart or "
+                      "kustomization renders, which fix does not rewrite", file=messages)
+                continue
             by_file.setdefault(f.file, []).append(f)
     total = Counter()
     changed = 0

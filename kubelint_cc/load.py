@@ -33,9 +33,47 @@ class LoadError:
 
 @dataclass(slots=True)
 class Source:
-    """One input: a path to read, or stdin's bytes."""
+    """One input: a path to read, or stdin's bytes; or a directory to render first
+    (`render`: "helm" for a chart, "kustomize" for a kustomization; see kubelint_cc/render)."""
     name: str
     data: bytes | None = None
+    render: str | None = None
+    namespace: str | None = None  # the namespace its objects land in, when a kustomization sets it
+
+
+def _renderable(directory: str) -> str | None:
+    """'helm' for a chart, 'kustomize' for a kustomization directory, else None."""
+    from kubelint_cc.render import helm, kustomize
+    if helm.is_chart(directory):
+        return "helm"
+    return "kustomize" if kustomize.kustomization_file(directory) else None
+
+
+def _enclosing(path: str, consumed: dict) -> tuple[str, str] | None:
+    """What a file named alone (as pre-commit names changed files) belongs to: ("helm",
+    the outermost chart holding it) or ("kustomize", the nearest kustomization directory
+    that consumes it), looking up to its repository's root; None for a plain file."""
+    from kubelint_cc.render import helm, kustomize
+    target = os.path.abspath(path)
+    chart = kustomization = None
+    directory = os.path.dirname(target)
+    while True:
+        if helm.is_chart(directory):
+            chart = directory
+        elif kustomization is None and kustomize.kustomization_file(directory):
+            if directory not in consumed:  # once per directory, however many files pre-commit names
+                consumed[directory] = kustomize.consumed(directory)
+            if target in consumed[directory]:
+                kustomization = directory
+        parent = os.path.dirname(directory)
+        if parent == directory or os.path.exists(os.path.join(directory, ".git")):
+            break
+        directory = parent
+    found = ("helm", chart) if chart else ("kustomize", kustomization) if kustomization else None
+    if found is None:
+        return None
+    rel = os.path.relpath(found[1])
+    return found[0], found[1] if rel.startswith("..") else rel
 
 
 def discover(paths: list[str], errors: list[LoadError], exclude=None,
@@ -48,6 +86,8 @@ def discover(paths: list[str], errors: list[LoadError], exclude=None,
     ever opened: FIFOs, sockets and devices are reported, never read.  With `gitignore`, directory walks skip what git
     ignores there; files named in `paths` are always read."""
     seen_dirs: set[tuple[int, int]] = set()
+    enclosing: set[str] = set()  # charts and kustomizations already yielded for files named inside them
+    consumed: dict[str, set] = {}  # kustomization directory -> what it consumes
     for path in paths or ["."]:
         if path == STDIN:
             yield Source(STDIN)
@@ -64,11 +104,22 @@ def discover(paths: list[str], errors: list[LoadError], exclude=None,
                 errors.append(LoadError(path, pathutil.OUTSIDE))
                 continue
         if stat.S_ISDIR(st.st_mode):
+            render = _renderable(path)
+            if render:
+                yield Source(path, render=render)
+                continue
             yield from _walk(path, errors, seen_dirs, exclude, root,
                              git_ignored(path) if gitignore else None)
         elif stat.S_ISREG(st.st_mode):
-            if not (exclude and exclude(path)):
+            if exclude and exclude(path):
+                continue
+            # A template, values.yaml, patch... named alone (as pre-commit does): check what it is part of.
+            within = _enclosing(path, consumed)
+            if within is None:
                 yield Source(path)
+            elif within[1] not in enclosing and not (exclude and exclude(within[1])):
+                enclosing.add(within[1])
+                yield Source(within[1], render=within[0])
         else:
             errors.append(LoadError(path, NOT_REGULAR))
 
@@ -129,7 +180,11 @@ def _walk(top: str, errors: list[LoadError], seen: set, exclude, root: str | Non
             continue  # git lists an ignored directory as `name/` (a link to one as `name`)
         if is_dir:
             if not item.name.startswith("."):
-                stack.append(iter(_entries(path, errors, seen)))
+                render = _renderable(path)
+                if render:
+                    yield Source(path, render=render)  # its files are read when it is rendered, not alone
+                else:
+                    stack.append(iter(_entries(path, errors, seen)))
         elif item.name.endswith(EXTENSIONS):
             if is_file:
                 yield Source(path)

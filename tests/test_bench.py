@@ -20,6 +20,9 @@ def test_quick_benchmark_prints_its_table(tmp_path):
     data = json.loads(results.read_text())
     assert data["complete"] and data["markdown"] == proc.stdout.rstrip("\n") + "\n"
     assert data["one_file"]["results"]["kubelint-cc"]["wall"] > 0
+    if data["helm"]:  # a Helm renderer is installed: rendering is measured next to scanning
+        assert data["helm"]["results"]["render alone"]["wall"] > 0
+        assert "| Helm chart `web` (" in proc.stdout
     assert data["datasets"][0]["label"] == "corpus fixtures (every 10th file)"
     for ds in data["datasets"]:  # the synthetic set only where ../shared has its generator
         assert ds["results"]["kubelint-cc"]["wall"] > 0 and ds["results"]["floor"]["wall"] > 0

@@ -148,6 +148,9 @@ def logs(tmp_path_factory) -> dict[str, Path]:
         "      privileged: true", "      # kubelint-cc: ignore pss-privileged break-glass pod\n      privileged: true"),
         encoding="utf-8")
     make("suppressed", "pod.yaml", cwd=suppressed)
+    # A `helm template` stream without its chart: findings name template files and no line.
+    make("helm-stdin", "--pss-level", "baseline", "-", cwd=work,
+         input=(ROOT / "tests" / "fixtures" / "helm" / "web.rendered.yaml").read_bytes())
     if CORPUS.is_dir():
         make("corpus", ".", cwd=CORPUS, codes=(0, 1, 2))
     return made

@@ -144,7 +144,8 @@ def _result(f, rule_index: int, locator: "Locator") -> om.Result:
     location = om.Location(
         physical_location=om.PhysicalLocation(
             artifact_location=locator.artifact(f.file),
-            region=om.Region(start_line=max(f.line or 1, 1), start_column=max(f.column or 1, 1))),
+            # No line: a finding in rendered output that maps to no line of its template.
+            region=om.Region(start_line=max(f.line, 1), start_column=max(f.column or 1, 1)) if f.line else None),
         logical_locations=logical)
     message = f.message.rstrip(".") + (f" ({_object_text(obj)})" if obj.get("kind") else "")
     properties = {"path": f.path or None, "control": f.control, "pssLevel": f.level}

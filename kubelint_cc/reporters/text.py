@@ -71,8 +71,8 @@ def _write(findings, stream, colour: bool, show_suppressed: bool, stats: Stats |
         sev = f"{COLOURS[f.severity]}{f.severity}{RESET}" if colour and f.severity in COLOURS else f.severity
         # Names, messages and objects come from the scanned files: escaped, so that a newline,
         # a carriage return or an ANSI escape in them cannot forge a line or a CI log command.
-        stream.write(f"{path(f.file)}:{f.line}:{f.column}: {sev}: [{escape(f.rule)}] {escape(f.message)} "
-                     f"({_object(f.object)})\n")
+        where = path(f.file) + (f":{f.line}:{f.column}" if f.line else "")  # no line: rendered, mapping to none
+        stream.write(f"{where}: {sev}: [{escape(f.rule)}] {escape(f.message)} ({_object(f.object)})\n")
 
 
 class Stream:
