@@ -15,7 +15,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
-from kubelint_cc.render.origin import Placed, Rendered
+from kubelint_cc.render.origin import Rendered
 
 ACTION = re.compile(r"\{\{.*?\}\}")  # a Go template action on one line: {{ .Values.x }}, {{- if ... }}
 CHART_FILE = "Chart.yaml"
@@ -208,6 +208,3 @@ def _chart_name(directory: str) -> str | None:
     except OSError:
         return None
     return m.group(1) if m else None
-
-
-__all__ = ["Placed", "Rendered", "RenderError", "Values", "render", "rendered", "renderer", "is_chart"]
