@@ -425,3 +425,18 @@ def test_kata_messages_are_capped(tmp_path):
     findings = json.loads(proc.stdout)["findings"]
     (version,) = [f for f in findings if f["rule"] == "kata-initdata-version"]
     assert len(version["message"]) < 1100 and "9" * 1001 not in proc.stdout.decode()
+
+
+def test_parallel_scans_keep_file_order_with_a_bounded_window(tmp_path):
+    """Chunks are cut by size and at most two per worker are in flight: every file is still
+    reported once, in order (a big file makes a chunk of its own)."""
+    for i in range(150):
+        n = 400 if i % 50 == 7 else 1
+        (tmp_path / f"f{i:03}.yaml").write_text(
+            "".join("---\n" + PRIVILEGED_POD.replace("name: bad", f"name: p{i}-{j}") for j in range(n)))
+    proc = subprocess.run(_cli() + ["scan", "--format", "json", "--pss-level", "baseline", tmp_path],
+                          capture_output=True, timeout=300, env=dict(os.environ, KUBELINT_CC_JOBS="2"))
+    doc = json.loads(proc.stdout)
+    names = [os.path.basename(f["file"]) for f in doc["findings"]]
+    assert names == sorted(names) and len(set(names)) == 150 and len(names) == 147 + 3 * 400
+    assert doc["summary"]["files"] == 150
