@@ -263,6 +263,11 @@ class Scanner:
             with multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_init,
                                                           initargs=(os.getpid(),)) as pool:
                 for parts in _windowed(pool, sources, jobs):
+                    if isinstance(parts, load.Source):  # a big file: scanned here, its findings streamed
+                        self._scan_source(parts, texts.pop(parts.name, None), result)
+                        if progress is not None:
+                            progress.advance()
+                        continue
                     for part in parts:
                         result.take(part.findings)
                         result.errors.extend(part.errors)
@@ -466,13 +471,26 @@ def _jobs(sources: list) -> int:
 CHUNK_FILES, CHUNK_BYTES = 8, 256 * 1024  # per task: few round trips for small files, small results for big ones
 
 
-def _chunks(sources: list) -> Iterator[list]:
+# A worker hands a file's findings over all at once; a file this big is scanned in the
+# parent instead, which streams its findings in batches (a 60 MB file has 1.7 million).
+LOCAL_BYTES = 4 * 1024 * 1024
+
+
+def _chunks(sources: list) -> Iterator:
+    """Lists of sources for the workers, and, alone, the sources too big to hand to one."""
     chunk, size = [], 0
     for src in sources:
         try:
-            size += os.stat(src.name).st_size
+            here = os.stat(src.name).st_size
         except OSError:
-            pass  # reported when the worker reads it
+            here = 0  # reported when the worker reads it
+        if here >= LOCAL_BYTES:
+            if chunk:
+                yield chunk
+                chunk, size = [], 0
+            yield src
+            continue
+        size += here
         chunk.append(src)
         if len(chunk) >= CHUNK_FILES or size >= CHUNK_BYTES:
             yield chunk
@@ -482,7 +500,8 @@ def _chunks(sources: list) -> Iterator[list]:
 
 
 def _windowed(pool, sources: list, jobs: int):
-    """Lists of per-file Results, in order, with at most 2 chunks per worker in flight.
+    """Lists of per-file Results (or a big file's Source, to scan in the parent), in order,
+    with at most 2 chunks per worker in flight.
     pool.imap would run ahead of a parent that writes the report more slowly than the
     workers produce it, and hold every finished file's findings meanwhile: the parent grew
     past 600 MB on 500 files of 1 MB.  Here the workers wait for the parent instead."""
@@ -490,11 +509,15 @@ def _windowed(pool, sources: list, jobs: int):
     chunks = _chunks(sources)
     pending: deque = deque()
     for chunk in chunks:
-        pending.append(pool.apply_async(_scan_chunk, (chunk,)))
+        pending.append(chunk if isinstance(chunk, load.Source) else pool.apply_async(_scan_chunk, (chunk,)))
         if len(pending) >= 2 * jobs:
-            yield pending.popleft().get()
+            yield _get(pending.popleft())
     while pending:
-        yield pending.popleft().get()
+        yield _get(pending.popleft())
+
+
+def _get(task):
+    return task if isinstance(task, load.Source) else task.get()
 
 
 def _scan_chunk(sources: list) -> list:

