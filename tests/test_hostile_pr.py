@@ -455,3 +455,18 @@ def test_big_files_are_scanned_in_the_parent_and_streamed(tmp_path, monkeypatch)
     shown = [os.path.basename(c.name) if isinstance(c, load.Source) else [os.path.basename(s.name) for s in c]
              for c in chunks]
     assert shown == [["a", "b"], "c", ["d", "e"], ["f"]]
+
+
+def test_resuming_after_errors_does_not_rescan_every_marker():
+    """100 broken documents after a million `---` lines: each resume looked through every
+    marker (100 million steps), and the markers took 120 bytes each."""
+    import time
+    from kubelint_cc import load
+    text = "---\n" * 1_000_000 + "a: [\n" + "---\nb: [\n" * 100
+    offsets, lines = load._markers(text, True)
+    assert len(offsets) == 1_000_100 and offsets.itemsize == 8
+    start = time.monotonic()
+    for k in range(100):
+        mark = load.Mark(1_000_000 + 2 * k, 0, len(text) - 9 * (100 - k))
+        assert load._resume_point((offsets, lines), mark, mark.index - 1) is not None
+    assert time.monotonic() - start < 1
