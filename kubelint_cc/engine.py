@@ -14,7 +14,7 @@ from ruamel.yaml.nodes import ScalarNode, SequenceNode
 
 from kubelint_cc import expand, load, suppress, validate, yamltree
 from kubelint_cc.checks import kata_rules, placement, pss
-from kubelint_cc.excerpt import clip
+from kubelint_cc.excerpt import clip, excerpt
 
 LEVEL_LABEL = "pod-security.kubernetes.io/enforce"
 VERSION_LABEL = "pod-security.kubernetes.io/enforce-version"
@@ -409,7 +409,8 @@ class Scanner:
         except Exception as e:  # noqa: BLE001 - reported with the object's position
             mark = node.start_mark
             result.errors.append(load.LoadError(name, f"could not analyse {rule.__module__.rsplit('.', 1)[-1]}: "
-                                                      f"{type(e).__name__}: {e}", mark.line + 1, mark.column + 1))
+                                                      f"{type(e).__name__}: {excerpt(str(e), 200)}",
+                                                mark.line + 1, mark.column + 1))
             return []
 
     def _unknown_suppressions(self, ignores, root, prefix, name, obj) -> list[Finding]:
@@ -550,7 +551,7 @@ def _yaml_error(name: str, e: Exception) -> load.LoadError:
     if isinstance(e, load.YamlError):
         message = f"YAML syntax error: {e.problem}" if e.syntax else e.problem
     else:
-        message = f"internal error while reading YAML: {type(e).__name__}: {e}"
+        message = f"internal error while reading YAML: {type(e).__name__}: {excerpt(str(e), 200)}"
     if mark is not None:
         return load.LoadError(name, message, mark.line + 1, mark.column + 1)
     return load.LoadError(name, message)
