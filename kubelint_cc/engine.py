@@ -409,7 +409,7 @@ class Scanner:
         except Exception as e:  # noqa: BLE001 - reported with the object's position
             mark = node.start_mark
             result.errors.append(load.LoadError(name, f"could not analyse {rule.__module__.rsplit('.', 1)[-1]}: "
-                                                      f"{type(e).__name__}: {excerpt(str(e), 200)}",
+                                                      f"{type(e).__name__}: {excerpt(str(e), 500)}",
                                                 mark.line + 1, mark.column + 1))
             return []
 
