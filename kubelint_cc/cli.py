@@ -321,10 +321,10 @@ def hook_argv(argv: list[str]) -> list[str]:
 
     pre-commit runs `entry args files` with no `--` of its own, so a staged file named
     `--write-baseline=x.json` would be read as an option and could turn the verdict off.
-    The hook definition's default args are `[--]`, and a user's own args must end with it;
-    pre-commit only passes names ending in .yaml/.yml/.json, so a bare `--` can only come
-    from the hook's args, never from a file name.  Without one we refuse: a wrong guess
-    here would let a file decide the options."""
+    The hook definition's default args are `[--]`, and a user's own args must end with it.
+    pre-commit puts args before the file names, so the first `--` is the hook's own (and
+    the hook passes only names ending in .yaml/.yml/.json, never a bare `--`).  Without
+    one we refuse: a wrong guess here would let a file decide the options."""
     if "--" not in argv:
         _fail(HOOK_USAGE)
     cut = argv.index("--")
