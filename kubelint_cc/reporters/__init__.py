@@ -1,6 +1,15 @@
 """Output formats: each module has render(result, stream)."""
 
 
+def object_text(obj: dict | None) -> str:
+    """`Deployment shop/web`, how every format names a finding's object ('' for none)."""
+    obj = obj or {}
+    if not obj.get("kind"):
+        return ""
+    ns = obj.get("namespace")
+    return f'{obj.get("kind")} {ns + "/" if ns else ""}{obj.get("name") or "<unnamed>"}'
+
+
 def summary(result) -> dict:
     """Counts for the report: `findings` and `by_severity` leave suppressed findings out,
     `suppressed` counts them."""

@@ -8,7 +8,7 @@ annotations need.  Suppressed and baseline-accepted findings are left out.
 """
 from __future__ import annotations
 
-from kubelint_cc.reporters import summary
+from kubelint_cc.reporters import object_text, summary
 
 COMMAND = {"error": "error", "warning": "warning", "note": "notice"}
 
@@ -33,9 +33,7 @@ def render(result, stream) -> None:
     for f in result.findings:
         if not f.counts():
             continue
-        obj = f.object or {}
-        where = f' ({obj.get("kind")} {obj["namespace"] + "/" if obj.get("namespace") else ""}' \
-                f'{obj.get("name") or "<unnamed>"})' if obj.get("kind") else ""
+        where = f" ({object_text(f.object)})" if object_text(f.object) else ""
         stream.write(command(COMMAND.get(f.severity, "error"), f.message + where, file=repo_relative(f.file),
                              line=f.line, col=f.column,
                              title=f"kubelint-cc {f.rule}: {titles.get(f.rule, f.control or f.rule)}"))

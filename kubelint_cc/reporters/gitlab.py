@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 
+from kubelint_cc.reporters import object_text
+
 SEVERITY = {"error": "critical", "warning": "major", "note": "info"}
 
 
@@ -26,9 +28,7 @@ def render(result, stream) -> None:
     for f in result.findings:
         if not f.counts():
             continue
-        obj = f.object or {}
-        where = f' ({obj.get("kind")} {obj["namespace"] + "/" if obj.get("namespace") else ""}' \
-                f'{obj.get("name") or "<unnamed>"})' if obj.get("kind") else ""
+        where = f" ({object_text(f.object)})" if object_text(f.object) else ""
         key = f.fingerprint
         while key in seen:  # GitLab shows one issue per fingerprint
             key += "+"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 
 from kubelint_cc.excerpt import escape, path
-from kubelint_cc.reporters import summary
+from kubelint_cc.reporters import object_text, summary
 
 COLOURS = {"error": "\033[31m", "warning": "\033[33m", "note": "\033[36m"}
 RESET = "\033[0m"
@@ -19,8 +19,7 @@ RANK = {"error": 2, "warning": 1, "note": 0}
 
 
 def _object(obj: dict) -> str:
-    ns = obj.get("namespace")
-    return escape(f'{obj.get("kind")} {ns + "/" if ns else ""}{obj.get("name") or "<unnamed>"}')
+    return escape(object_text(obj) or f'{obj.get("kind")} <unnamed>')
 
 
 class Stats:
