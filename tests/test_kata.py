@@ -508,7 +508,10 @@ HOSTILE_HEAD = "package agent_policy\nimport rego.v1\n\ndefault ExecProcessReque
     ('ExecProcessRequest if regex.match("(a+)+$", concat("", ["' + "a" * 60 + '", "!"]))\n', None),
 ])
 def test_hostile_policies_are_bounded_and_the_scan_goes_on(tmp_path, body, rule):
-    code, doc = _scan_cli(_pod(tmp_path, HOSTILE_HEAD + body))
+    def hard_cap():  # as a CI runner would: the whole scan, engine child included, under 3 GiB
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+    code, doc = _scan_cli(_pod(tmp_path, HOSTILE_HEAD + body), hard_cap)
     assert not doc["errors"]
     kata = [f["rule"] for f in doc["findings"] if f["rule"].startswith("kata-policy-") and f["severity"] == "error"]
     assert kata == ([rule] if rule else [])
