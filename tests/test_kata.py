@@ -531,3 +531,19 @@ def test_policy_evaluation_sees_no_environment_and_no_clock(tmp_path):
         runs.append(proc.stdout)
     proc = subprocess.run(_cli() + ["scan", "--format", "json", str(pod)], capture_output=True, timeout=120)
     assert proc.stdout == runs[1]  # the same verdict at another time: the clock is fixed
+
+
+@pytest.mark.parametrize("extra, aa, message", [
+    ("x = " + "[" * 1000 + "]" * 1000 + "\n", None, "deeper than kubelint-cc reads"),
+    ("n = " + "9" * 5000 + "\n", None, "more digits than a 64-bit integer"),
+    ("n = " + "9" * 20 + "\n", None, "outside the 64-bit range"),
+    ("", "x = " + "[" * 1000 + "]" * 1000 + "\n", "deeper than kubelint-cc reads"),
+])
+def test_initdata_that_python_cannot_read_is_a_finding_not_a_failure(extra, aa, message):
+    toml = 'version = "0.1.0"\nalgorithm = "sha256"\n' + extra + '[data]\n"policy.rego" = "package agent_policy"\n'
+    if aa is not None:
+        toml += "\"aa.toml\" = '''\n" + aa + "'''\n"
+    value = base64.b64encode(gzip.compress(toml.encode(), mtime=0)).decode()
+    issues = [i for i in analyse_initdata(value) if i.rule == "kata-initdata-toml"]
+    assert len(issues) == 1 and message in issues[0].message
+    assert issues[0].severity == ("warning" if aa else "error")

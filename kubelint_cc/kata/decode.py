@@ -202,12 +202,15 @@ def _analyse_initdata_toml(raw: bytes, source: str, where: str) -> list[Issue]:
     except UnicodeDecodeError as exc:
         return [Issue("initdata", "kata-initdata-toml", "error",
                       f"The {where} document is not UTF-8 text ({exc.reason} at byte {exc.start}).")]
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    doc, problem = _toml(text)
+    if problem is _TOO_DEEP:
         return [Issue("initdata", "kata-initdata-toml", "error",
-                      f"The {where} document is not valid TOML ({exc}), so the shim rejects it and the agent cannot "
-                      f"read it.")]
+                      f"The {where} document nests arrays or tables deeper than kubelint-cc reads (about 1,000 "
+                      f"levels), so nothing in it could be checked; no real initdata nests like this.")]
+    if problem is not None:
+        return [Issue("initdata", "kata-initdata-toml", "error",
+                      f"The {where} document is not valid TOML ({problem}), so the shim rejects it and the agent "
+                      f"cannot read it.")]
     version = doc.get("version")
     if version != INITDATA_VERSION:
         issues.append(Issue("initdata", "kata-initdata-version", "error",
@@ -246,11 +249,10 @@ def _analyse_initdata_toml(raw: bytes, source: str, where: str) -> list[Issue]:
     for k in ("aa.toml", "cdh.toml"):
         v = data.get(k)
         if isinstance(v, str):
-            try:
-                tomllib.loads(v)
-            except tomllib.TOMLDecodeError as exc:
+            _, problem = _toml(v)
+            if problem is not None:
                 issues.append(Issue("initdata", "kata-initdata-toml", "warning",
-                                    f"The {where} data.{k!r} is not valid TOML ({exc})."))
+                                    f"The {where} data.{k!r} is not valid TOML ({problem})."))
     policy = data.get("policy.rego")
     if policy is None:
         issues.append(Issue("initdata", "kata-initdata-no-policy", "note",
@@ -259,6 +261,39 @@ def _analyse_initdata_toml(raw: bytes, source: str, where: str) -> list[Issue]:
     elif isinstance(policy, str):
         issues.extend(analyse_policy_text(policy, "configmap" if source == "configmap" else "initdata"))
     return issues
+
+
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+_TOO_DEEP = "arrays or tables nested deeper than kubelint-cc reads (about 1,000 levels)"
+
+
+def _toml(text: str) -> tuple[dict | None, str | None]:
+    """The TOML document, or why Kata's TOML readers (Go BurntSushi, Rust toml) refuse it.
+    TOML integers are 64-bit: Python's reader takes larger ones (and fails past 4,300
+    digits), so they are checked here."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return None, _short_text(str(exc))
+    except RecursionError:
+        return None, _TOO_DEEP
+    except ValueError:  # int() of thousands of digits
+        return None, "an integer has more digits than a 64-bit integer can hold"
+    stack: list = [doc]
+    while stack:  # iterative: the document may nest as deep as the parser allowed
+        node = stack.pop()
+        values = node.values() if isinstance(node, dict) else node
+        for v in values:
+            if isinstance(v, (dict, list)):
+                stack.append(v)
+            elif type(v) is int and not _INT64[0] <= v <= _INT64[1]:
+                return None, "an integer is outside the 64-bit range TOML allows"
+    return doc, None
+
+
+def _short_text(s: str, limit: int = 160) -> str:
+    s = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in s)
+    return s if len(s) <= limit else s[:limit - 1] + "…"
 
 
 def decode_initdata(value: str) -> bytes:
