@@ -72,7 +72,7 @@ def engine_error(exc: BaseException) -> EngineError:
 class ProbeResult:
     ok: bool                                   # whole-package evaluation succeeded
     values: dict[str, Any] = field(default_factory=dict)   # rule -> value (absent = undefined)
-    errors: set[str] = field(default_factory=set)          # rules whose evaluation failed
+    errors: dict[str, str] = field(default_factory=dict)   # rule -> regorus' message, where evaluation failed
 
 
 @dataclass
@@ -142,8 +142,8 @@ def evaluate(text: str, probes: list[tuple[str, Any]], rule_names: list[str], re
             for r in wanted:
                 try:
                     got = _query(engine, f"data.{PACKAGE}[{json.dumps(r)}]")
-                except Exception:  # noqa: BLE001
-                    pr.errors.add(r)
+                except Exception as exc:  # noqa: BLE001
+                    pr.errors[r] = engine_error(exc).message
                     continue
                 if got:
                     pr.values[r] = got[0]

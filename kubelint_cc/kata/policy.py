@@ -107,6 +107,7 @@ class RequestVerdict:
     detail: str = ""                # e.g. the exec allow-list
     conflicting: bool = False       # evaluation fails for some inputs (multiple outputs)
     invalid_result: bool = False    # value is neither a bool nor {"allowed": bool, ...}
+    error_text: str = ""            # regorus' message when evaluation fails for some input
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,9 @@ def _classify_request(name: str, mod: ModuleScan, dep: set[str], ev: engine.Engi
     probes = ev.probes
     base_p = probes.get("none")
     base = base_p.values.get(name) if base_p else None
-    errors = any(name in p.errors for p in probes.values())
+    failures = [p.errors[name] for p in probes.values() if name in p.errors]
+    errors = bool(failures)
+    error_text = failures[0] if failures else ""
     attack_vals = [probes[a].values.get(name) for a in _ATTACKS if a in probes]
     invalid = any(v is not None and not _valid_result(v) for p in probes.values() for v in [p.values.get(name)])
     if not defs and not defaults:
@@ -237,7 +240,8 @@ def _classify_request(name: str, mod: ModuleScan, dep: set[str], ev: engine.Engi
         else:
             reason = "for an arbitrary request: its condition is trivially true"
             line = dep_defs[0][0].line if dep_defs else first_line
-        return RequestVerdict(name, ENABLED, reason, line, conflicting=errors, invalid_result=invalid)
+        return RequestVerdict(name, ENABLED, reason, line, conflicting=errors, invalid_result=invalid,
+                              error_text=error_text)
 
     if dep_defs and name == "ExecProcessRequest" and base_p is not None:
         lists = _exec_allow_lists(mod, base_p.values)
@@ -268,11 +272,11 @@ def _classify_request(name: str, mod: ModuleScan, dep: set[str], ev: engine.Engi
         if not deps:
             deps = ["helper rules that read input"]
         return RequestVerdict(name, CONDITIONAL, "", dep_defs[0][0].line, tuple(deps), detail,
-                              conflicting=errors, invalid_result=invalid)
+                              conflicting=errors, invalid_result=invalid, error_text=error_text)
 
     if errors:
-        return RequestVerdict(name, ERROR, "evaluation fails (conflicting complete rules?)", first_line,
-                              conflicting=True)
+        return RequestVerdict(name, ERROR, f"evaluation fails ({_excerpt(error_text, 120)})", first_line,
+                              conflicting=True, error_text=error_text)
     if base is None:
         return RequestVerdict(name, UNDEFINED, "its rules never succeed and there is no default", first_line)
     return RequestVerdict(name, DISABLED, f"always {_short(base, 40)}", first_line, invalid_result=invalid)
@@ -504,8 +508,8 @@ def _issues(pa: PolicyAnalysis, origin: str) -> list[Issue]:
             issues.append(Issue(name, f"{stem}-conditional", sev_cond, msg, v.line))
         if v.conflicting:
             issues.append(Issue(name, "kata-policy-conflicting-rules", "warning",
-                                f"{pre}{cap(name)} fails to evaluate for some requests (complete rules produce different "
-                                f"values, \"rules must not produce multiple outputs\"), so the agent fails those requests"
+                                f"{pre}{cap(name)} fails to evaluate for some requests (regorus: "
+                                f"\"{_excerpt(v.error_text, 160)}\"), so the agent fails those requests"
                                 + (" and redacts the stream output" if name == "ReadStreamRequest" else "") + ".",
                                 v.line))
     for name, v in pa.verdicts.items():
@@ -515,7 +519,8 @@ def _issues(pa: PolicyAnalysis, origin: str) -> list[Issue]:
                                 f"{{\"allowed\": bool, \"ops\": …}}, which the agent treats as an error.", v.line))
         if v.state in (ENABLED, CONDITIONAL) and v.conflicting and REQUEST_RISK.get(name) is None:
             issues.append(Issue(name, "kata-policy-conflicting-rules", "warning",
-                                f"{pre}{cap(name)} fails to evaluate for some requests (conflicting complete rules).",
+                                f"{pre}{cap(name)} fails to evaluate for some requests (regorus: "
+                                f"\"{_excerpt(v.error_text, 160)}\").",
                                 v.line))
     if pa.allow_failing:
         issues.append(Issue(ALLOW_FAILING, "kata-allow-failing-policy", "error",
