@@ -144,12 +144,17 @@ def _result(f, rule_index: int, locator: "Locator") -> om.Result:
     location = om.Location(
         physical_location=om.PhysicalLocation(
             artifact_location=locator.artifact(f.file),
-            # No line: a finding in rendered output that maps to no line of its template.
-            region=om.Region(start_line=max(f.line, 1), start_column=max(f.column or 1, 1)) if f.line else None),
+            # No line: a finding in rendered output that maps to no line of its template.  SARIF's
+            # whole-artifact form (line 1 onwards) keeps GitHub and the validators content; the
+            # JSON report keeps line null, and the result says "position": "file".
+            region=om.Region(start_line=max(f.line, 1), start_column=max(f.column or 1, 1)) if f.line
+            else om.Region(start_line=1)),
         logical_locations=logical)
     message = f.message.rstrip(".") + (f" ({_object_text(obj)})" if obj.get("kind") else "")
     properties = {"path": f.path or None, "control": f.control, "pssLevel": f.level}
     properties.update({k: v for k, v in (f.extra or {}).items() if v is not None})
+    if not f.line:
+        properties["position"] = "file"
     suppressions = None
     if f.suppressed is not None:
         # kubelint-cc suppressions are all written in the scanned files (annotation or comment).
