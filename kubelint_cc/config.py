@@ -89,15 +89,15 @@ def discover(paths: list[str]) -> str | None:
     here = os.path.abspath(start)
     if not os.path.isdir(here):
         here = os.path.dirname(here)
-    top = None  # the real path of the repository's top, worked out when a config is found
+    top: str | None | bool = False  # the repository's real top (None: no repository), once needed
     while True:
         for name in CONFIG_NAMES + ("pyproject.toml",):
             candidate = os.path.join(here, name)
             if not os.path.isfile(candidate):
                 continue
-            if top is None:
+            if top is False:
                 top = pathutil.boundary(here)
-            if not pathutil.within(candidate, top):
+            if top is not None and not pathutil.within(candidate, top):
                 # A pull request can add the link: its target (a credentials file, /etc/passwd)
                 # would be read and echoed in error messages.
                 raise ConfigError(f"{candidate}: symbolic link to a file outside the repository: not read")

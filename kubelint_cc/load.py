@@ -101,10 +101,14 @@ def discover(paths: list[str], errors: list[LoadError], exclude=None,
             continue
         root = None
         if not follow_external:
+            # Inside a repository, the path must not lead out of it (`deploy -> /`); outside
+            # one, a walk stays inside the directory named (the path itself is the user's).
             root = pathutil.boundary(path)
-            if not pathutil.within(path, root):
+            if root is not None and not pathutil.within(path, root):
                 errors.append(LoadError(path, pathutil.OUTSIDE))
                 continue
+            if root is None:
+                root = os.path.realpath(path)
         if stat.S_ISDIR(st.st_mode):
             render = _renderable(path)
             if render:

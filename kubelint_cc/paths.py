@@ -31,15 +31,15 @@ def repo_root(start: str) -> str | None:
         here = parent
 
 
-def boundary(path: str) -> str:
-    """The real directory that a scan of `path` must stay in: its repository's top, else the
-    directory itself (or, for a file, the directory holding it)."""
+def boundary(path: str) -> str | None:
+    """The real path of the repository holding `path` (not following a link at its end), or
+    None outside any repository.  Links planted by a pull request exist only inside one: a
+    path named outside a repository (`/dev/stdin`, a link in one's home directory) is the
+    user's own, and is followed."""
     absolute = os.path.abspath(path)
     start = absolute if os.path.isdir(absolute) and not os.path.islink(absolute) else os.path.dirname(absolute)
     root = repo_root(start)
-    if root is None:
-        root = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
-    return os.path.realpath(root)
+    return os.path.realpath(root) if root is not None else None
 
 
 def within(path: str, root: str) -> bool:
@@ -53,10 +53,11 @@ WRITE_OUTSIDE = "symbolic link leading outside the repository: not written"
 
 def write_target(path: str) -> str:
     """The real path to write `path` at.  A pull request can plant a link where a report or
-    baseline goes (`kubelint-cc.sarif -> ~/.bashrc`): a link out of the repository (of the
-    directory holding `path`; outside a repository, of that directory) is refused."""
+    baseline goes (`kubelint-cc.sarif -> ~/.bashrc`): a link out of the repository holding
+    the directory of `path` is refused."""
     real = os.path.realpath(path)
-    if not within(real, boundary(os.path.dirname(os.path.abspath(path)))):
+    root = boundary(os.path.dirname(os.path.abspath(path)))
+    if root is not None and not within(real, root):
         raise OSError(errno.EPERM, WRITE_OUTSIDE)
     return real
 

@@ -471,3 +471,26 @@ def test_resuming_after_errors_does_not_rescan_every_marker():
         mark = load.Mark(1_000_000 + 2 * k, 0, len(text) - 9 * (100 - k))
         assert load._resume_point((offsets, lines), mark, mark.index - 1) is not None
     assert time.monotonic() - start < 1
+
+
+def test_outside_a_repository_links_named_by_the_user_are_followed(tmp_path):
+    """Pull requests plant links inside repositories; outside one, a path the user names (a
+    link to their dotfiles, /dev/stdin) is theirs.  A directory walk still stays inside."""
+    home, dotfiles = tmp_path / "home", tmp_path / "dotfiles"
+    home.mkdir()
+    dotfiles.mkdir()
+    (dotfiles / "kubelint.yaml").write_text("rules: {ignore: [hostNamespaces]}\n")
+    (dotfiles / "pod.yaml").write_text(PRIVILEGED_POD)
+    (dotfiles / "report.json").write_text("old\n")
+    (home / ".kubelint-cc.yaml").symlink_to(dotfiles / "kubelint.yaml")
+    (home / "pod.yaml").symlink_to(dotfiles / "pod.yaml")
+    (home / "report.json").symlink_to(dotfiles / "report.json")
+    proc, out = cli("scan", "--format", "json", "--pss-level", "baseline", "-o", "report.json", "pod.yaml", cwd=home)
+    assert proc.returncode == 1, out
+    assert rules_of(type("P", (), {"stdout": (dotfiles / "report.json").read_bytes()})) == ["privileged"]
+    with open(dotfiles / "pod.yaml", "rb") as stdin:  # `scan /dev/stdin < pod.yaml`: a link to the file
+        proc = subprocess.run(_cli() + ["scan", "--format", "json", "--pss-level", "baseline", "/dev/stdin"],
+                              stdin=stdin, capture_output=True, timeout=60)
+    assert proc.returncode == 1 and rules_of(proc) == ["privileged"], proc.stdout
+    proc, out = cli("scan", "--format", "json", home)  # walking `home`: its link out is not followed
+    assert proc.returncode == 2 and "symbolic link leading outside" in out and not json.loads(proc.stdout)["findings"]
