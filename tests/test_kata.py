@@ -547,3 +547,13 @@ def test_initdata_that_python_cannot_read_is_a_finding_not_a_failure(extra, aa, 
     issues = [i for i in analyse_initdata(value) if i.rule == "kata-initdata-toml"]
     assert len(issues) == 1 and message in issues[0].message
     assert issues[0].severity == ("warning" if aa else "error")
+
+
+def test_initdata_with_many_keys_and_a_huge_version_gives_a_short_report():
+    toml = 'version = "' + "9" * 200_000 + '"\nalgorithm = "sha256"\n[data]\n' + \
+        "".join(f'"k{i}" = "v"\n' for i in range(50_000)) + '"policy.rego" = "package agent_policy"\n'
+    value = base64.b64encode(gzip.compress(toml.encode(), mtime=0)).decode()
+    issues = analyse_initdata(value)
+    assert len(issues) < 40
+    assert all(len(i.message) < 600 for i in issues)
+    assert any("49,980 more data keys" in i.message for i in issues)

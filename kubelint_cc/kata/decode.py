@@ -19,7 +19,7 @@ import tomllib
 import zlib
 from dataclasses import dataclass
 
-from .issue import Issue
+from .issue import Issue, excerpt
 from .policy import analyse_policy_text
 
 POLICY_ANNOTATION = "io.katacontainers.config.agent.policy"
@@ -72,7 +72,7 @@ def decode_std_base64(value: str, control: str) -> tuple[bytes, bool]:
         return base64.b64decode(compact, validate=True), wrapped
     except (binascii.Error, ValueError) as exc:
         raise DecodeError(Issue(control, rule, "error",
-                                f"The {what} is not valid base64 ({exc}), so the Kata Go shim rejects it.")) from exc
+                                f"The {what} is not valid base64 ({excerpt(str(exc), 160)}), so the Kata Go shim rejects it.")) from exc
 
 
 # ------------------------------------------------------------------ agent.policy ----
@@ -179,7 +179,7 @@ def analyse_initdata(value: str, source: str = "annotation") -> list[Issue]:
         return issues
     except zlib.error as exc:
         issues.append(Issue("initdata", "kata-initdata-gzip", "error",
-                            f"The {where} gzip payload is corrupt ({exc}), so Kata cannot decompress it."))
+                            f"The {where} gzip payload is corrupt ({excerpt(str(exc), 160)}), so Kata cannot decompress it."))
         return issues
     if rest:
         if rest[:2] == b"\x1f\x8b":
@@ -214,11 +214,11 @@ def _analyse_initdata_toml(raw: bytes, source: str, where: str) -> list[Issue]:
     version = doc.get("version")
     if version != INITDATA_VERSION:
         issues.append(Issue("initdata", "kata-initdata-version", "error",
-                            f"The {where} version is {version!r}; Kata accepts only \"{INITDATA_VERSION}\"."))
+                            f"The {where} version is {excerpt(version)}; Kata accepts only \"{INITDATA_VERSION}\"."))
     algorithm = doc.get("algorithm")
     if algorithm not in INITDATA_ALGORITHMS:
         issues.append(Issue("initdata", "kata-initdata-algorithm", "error",
-                            f"The {where} algorithm is {algorithm!r}; it must be one of sha256, sha384, sha512 "
+                            f"The {where} algorithm is {excerpt(algorithm)}; it must be one of sha256, sha384, sha512 "
                             f"(lower case), otherwise the Go shim fails while hashing it."))
     else:
         digest = INITDATA_ALGORITHMS[algorithm](raw).hexdigest()
@@ -236,23 +236,30 @@ def _analyse_initdata_toml(raw: bytes, source: str, where: str) -> list[Issue]:
         issues.append(Issue("initdata", "kata-initdata-data", "error",
                             f"The {where} document has no [data] table of string values."))
         data = {}
+    # A hostile initdata may hold 500,000 keys: say the first few, then how many more.
     bad = [k for k, v in data.items() if not isinstance(v, str)]
-    for k in bad:
+    if len(bad) > MAX_KEY_ISSUES:
         issues.append(Issue("initdata", "kata-initdata-data", "error",
-                            f"The {where} data.{k!r} is not a string ({_TOML_TYPES.get(type(data[k]).__name__, type(data[k]).__name__)}): the agent fails to "
+                            f"The {where} has {len(bad) - MAX_KEY_ISSUES:,} more data values that are not strings."))
+    for k in bad[:MAX_KEY_ISSUES]:
+        issues.append(Issue("initdata", "kata-initdata-data", "error",
+                            f"The {where} data.{excerpt(k)} is not a string ({_TOML_TYPES.get(type(data[k]).__name__, type(data[k]).__name__)}): the agent fails to "
                             f"parse the initdata and exits at startup."))
-    for k in data:
-        if k not in AGENT_DATA_KEYS:
-            issues.append(Issue("initdata", "kata-initdata-unknown-key", "note",
-                                f"The {where} data key {k!r} is ignored (the agent uses only aa.toml, cdh.toml and "
-                                f"policy.rego; cloud-api-adaptor logs it as not allowed)."))
+    unknown = [k for k in data if k not in AGENT_DATA_KEYS]
+    if len(unknown) > MAX_KEY_ISSUES:
+        issues.append(Issue("initdata", "kata-initdata-unknown-key", "note",
+                            f"The {where} has {len(unknown) - MAX_KEY_ISSUES:,} more data keys the agent ignores."))
+    for k in unknown[:MAX_KEY_ISSUES]:
+        issues.append(Issue("initdata", "kata-initdata-unknown-key", "note",
+                            f"The {where} data key {excerpt(k)} is ignored (the agent uses only aa.toml, cdh.toml and "
+                            f"policy.rego; cloud-api-adaptor logs it as not allowed)."))
     for k in ("aa.toml", "cdh.toml"):
         v = data.get(k)
         if isinstance(v, str):
             _, problem = _toml(v)
             if problem is not None:
                 issues.append(Issue("initdata", "kata-initdata-toml", "warning",
-                                    f"The {where} data.{k!r} is not valid TOML ({problem})."))
+                                    f"The {where} data.{excerpt(k)} is not valid TOML ({problem})."))
     policy = data.get("policy.rego")
     if policy is None:
         issues.append(Issue("initdata", "kata-initdata-no-policy", "note",
@@ -264,6 +271,7 @@ def _analyse_initdata_toml(raw: bytes, source: str, where: str) -> list[Issue]:
 
 
 _INT64 = (-(1 << 63), (1 << 63) - 1)
+MAX_KEY_ISSUES = 20  # per kind of data-key problem in one initdata
 _TOO_DEEP = "arrays or tables nested deeper than kubelint-cc reads (about 1,000 levels)"
 
 
@@ -274,7 +282,7 @@ def _toml(text: str) -> tuple[dict | None, str | None]:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        return None, _short_text(str(exc))
+        return None, excerpt(str(exc), 160)
     except RecursionError:
         return None, _TOO_DEEP
     except ValueError:  # int() of thousands of digits
@@ -289,11 +297,6 @@ def _toml(text: str) -> tuple[dict | None, str | None]:
             elif type(v) is int and not _INT64[0] <= v <= _INT64[1]:
                 return None, "an integer is outside the 64-bit range TOML allows"
     return doc, None
-
-
-def _short_text(s: str, limit: int = 160) -> str:
-    s = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in s)
-    return s if len(s) <= limit else s[:limit - 1] + "…"
 
 
 def decode_initdata(value: str) -> bytes:

@@ -25,3 +25,12 @@ class Issue:
     severity: str
     message: str
     rego_line: int | None = None
+
+
+def excerpt(value, limit: int = 80) -> str:
+    """At most `limit` characters of a value from the scanned file, control characters escaped:
+    messages quote attacker-written text, which must neither flood nor forge a report line."""
+    text = value if isinstance(value, str) else repr(value)
+    text = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}"
+                   for c in text[:limit + 1])
+    return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from . import engine
-from .issue import Issue
+from .issue import Issue, excerpt
 from .requests import (AGENT_REQUESTS, ALLOW_FAILING, LEGACY_REQUESTS, POD_START_REQUESTS,
                        REQUEST_RISK)
 from .rego_scan import (ModuleScan, Statement, data_refs, input_dependent_names, input_refs,
@@ -275,7 +275,7 @@ def _classify_request(name: str, mod: ModuleScan, dep: set[str], ev: engine.Engi
                               conflicting=errors, invalid_result=invalid, error_text=error_text)
 
     if errors:
-        return RequestVerdict(name, ERROR, f"evaluation fails ({_excerpt(error_text, 120)})", first_line,
+        return RequestVerdict(name, ERROR, f"evaluation fails ({excerpt(error_text, 120)})", first_line,
                               conflicting=True, error_text=error_text)
     if base is None:
         return RequestVerdict(name, UNDEFINED, "its rules never succeed and there is no default", first_line)
@@ -347,12 +347,7 @@ def _load(text: str, mod: ModuleScan, rego_v0: bool) -> tuple[engine.EngineResul
 
 def _engine_issue(err: engine.EngineError, what: str) -> Issue:
     where = f" (column {err.column})" if err.column else ""
-    return Issue("agentPolicySyntax", "kata-policy-syntax", "error", f"{what}{where}: {_excerpt(err.message)}.", err.line)
-
-
-def _excerpt(s: str, limit: int = 200) -> str:
-    s = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in s)
-    return s if len(s) <= limit else s[:limit - 1] + "…"
+    return Issue("agentPolicySyntax", "kata-policy-syntax", "error", f"{what}{where}: {excerpt(err.message)}.", err.line)
 
 
 def classify_policy(rego: str) -> PolicyAnalysis:
@@ -398,8 +393,8 @@ def classify_policy_here(rego: str) -> PolicyAnalysis:
             vals = [" ".join(t.text for t in d.default_value) for d in ds]
             syntax.append(Issue(
                 "agentPolicySyntax", "kata-policy-duplicate-default", "warning",
-                f"`default {name}` is declared {len(ds)} times ({', '.join(_excerpt(v, 40) for v in vals)}): the "
-                f"kata-agent's engine (regorus) keeps the first one ({_excerpt(vals[0], 40)}), while OPA rejects "
+                f"`default {name}` is declared {len(ds)} times ({', '.join(excerpt(v, 40) for v in vals)}): the "
+                f"kata-agent's engine (regorus) keeps the first one ({excerpt(vals[0], 40)}), while OPA rejects "
                 f"the module; keep one default.", ds[1].line))
 
     wrong_package = False
@@ -407,7 +402,7 @@ def classify_policy_here(rego: str) -> PolicyAnalysis:
         wrong_package = True
         syntax.append(Issue(
             "agentPolicySyntax", "kata-policy-wrong-package", "error",
-            f"The policy declares `package {_excerpt(mod.package, 80)}` but the kata-agent queries "
+            f"The policy declares `package {excerpt(mod.package, 80)}` but the kata-agent queries "
             f"data.agent_policy.<Request>, so every request is undefined and denied and the sandbox cannot start.",
             mod.package_line))
 
@@ -422,7 +417,7 @@ def classify_policy_here(rego: str) -> PolicyAnalysis:
             syntax.append(Issue(
                 "agentPolicySyntax", "kata-policy-rego-v0", "error",
                 f"The policy is Rego v0: kata-agent >= 3.30 parses Rego v1 and rejects the whole policy "
-                f"(regorus: \"{_excerpt(v1_error.message, 120)}\"); the request findings for this policy "
+                f"(regorus: \"{excerpt(v1_error.message, 120)}\"); the request findings for this policy "
                 f"apply to kata-agent <= 3.29 only.", v1_error.line))
         else:
             loadable = False
@@ -509,7 +504,7 @@ def _issues(pa: PolicyAnalysis, origin: str) -> list[Issue]:
         if v.conflicting:
             issues.append(Issue(name, "kata-policy-conflicting-rules", "warning",
                                 f"{pre}{cap(name)} fails to evaluate for some requests (regorus: "
-                                f"\"{_excerpt(v.error_text, 160)}\"), so the agent fails those requests"
+                                f"\"{excerpt(v.error_text, 160)}\"), so the agent fails those requests"
                                 + (" and redacts the stream output" if name == "ReadStreamRequest" else "") + ".",
                                 v.line))
     for name, v in pa.verdicts.items():
@@ -520,7 +515,7 @@ def _issues(pa: PolicyAnalysis, origin: str) -> list[Issue]:
         if v.state in (ENABLED, CONDITIONAL) and v.conflicting and REQUEST_RISK.get(name) is None:
             issues.append(Issue(name, "kata-policy-conflicting-rules", "warning",
                                 f"{pre}{cap(name)} fails to evaluate for some requests (regorus: "
-                                f"\"{_excerpt(v.error_text, 160)}\").",
+                                f"\"{excerpt(v.error_text, 160)}\").",
                                 v.line))
     if pa.allow_failing:
         issues.append(Issue(ALLOW_FAILING, "kata-allow-failing-policy", "error",
