@@ -612,6 +612,8 @@ def parse_args(argv):
     ap.add_argument("--sizes", default=None, help="synthetic set sizes (default 10000,100000; quick 1000)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-kata", dest="kata", action="store_false", help="skip the Kata policy-analysis timings")
+    ap.add_argument("--resources", action="store_true",
+                    help="also time one 60 MB file of Pods and 500 files of 1 MB (peak memory; several minutes)")
     ap.add_argument("--kata-policies", default=None,
                     help="directory of extra *.rego policies to time (e.g. genpolicy outputs)")
     ap.add_argument("--no-checkov", dest="checkov", action="store_false")
@@ -697,6 +699,13 @@ def main(argv=None) -> int:
             reps = min(args.reps, args.big_reps) if n >= BIG_SET else args.reps
             data["datasets"].append(bench.dataset("synthetic", "synthetic", [path], reps,
                                                   args.checkov and n <= args.checkov_max_files))
+            save(False)
+
+    if args.resources:  # the hostile-input issue's memory cases: one 60 MB file, 500 files of 1 MB
+        sys.path.insert(0, str(REPO / "bench"))
+        import resources  # noqa: PLC0415 - bench/resources.py, beside this script
+        for label, path in resources.inputs(bench.cache, bench.log):
+            data["datasets"].append(bench.dataset("resources", label, [path], 1, False))
             save(False)
 
     if args.kata:
