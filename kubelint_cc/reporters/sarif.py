@@ -12,9 +12,6 @@ import os
 from pathlib import Path
 from urllib.parse import quote
 
-import attr
-import sarif_om as om
-
 from kubelint_cc import __version__, catalog
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -23,14 +20,18 @@ SRCROOT = "%SRCROOT%"
 FINGERPRINT_KEY = "kubelintFingerprint/v1"
 STDIN_URI = "stdin"
 
+# The log is built from plain dicts, not sarif-om objects: importing sarif-om (and attrs,
+# and pbr at run time) cost a one-file pre-commit run about as much as the scan itself.
+# Keys are written in the order sarif-om serialised them, so the output is unchanged;
+# None means "not set" and is dropped (to_json), as sarif-om's serialiser did.
+
 
 def render(result, stream) -> None:
-    log = build(result)
-    json.dump(to_json(log), stream, indent=2)
+    json.dump(to_json(build(result)), stream, indent=2)
     stream.write("\n")
 
 
-def build(result) -> om.SarifLog:
+def build(result) -> dict:
     rules = catalog.rules()
     descriptors = [_descriptor(r) for r in rules]
     index = {r.id: i for i, r in enumerate(rules)}
@@ -41,23 +42,23 @@ def build(result) -> om.SarifLog:
 
     files = [f.file for f in result.findings] + [e.file for e in result.errors]
     locator = Locator(files)
-    run = om.Run(
-        tool=om.Tool(driver=om.ToolComponent(
-            name="kubelint-cc", version=__version__, semantic_version=__version__,
-            information_uri=INFORMATION_URI, rules=descriptors)),
-        results=[_result(f, index[f.rule], locator) for f in result.findings],
-        invocations=[om.Invocation(
-            execution_successful=not result.errors,
-            tool_execution_notifications=[_notification(e, locator) for e in result.errors] or None)],
-        original_uri_base_ids={SRCROOT: om.ArtifactLocation(uri=locator.root_uri)},
-        column_kind="unicodeCodePoints",
-    )
-    return om.SarifLog(version="2.1.0", schema_uri=SCHEMA, runs=[run])
+    run = {
+        "tool": {"driver": {
+            "name": "kubelint-cc", "informationUri": INFORMATION_URI, "rules": descriptors,
+            "semanticVersion": __version__, "version": __version__}},
+        "columnKind": "unicodeCodePoints",
+        "invocations": [{
+            "executionSuccessful": not result.errors,
+            "toolExecutionNotifications": [_notification(e, locator) for e in result.errors] or None}],
+        "originalUriBaseIds": {SRCROOT: {"uri": locator.root_uri}},
+        "results": [_result(f, index[f.rule], locator) for f in result.findings],
+    }
+    return {"runs": [run], "version": "2.1.0", "$schema": SCHEMA}
 
 
 # ---------------------------------------------------------------- rules
 
-def _descriptor(rule: catalog.Rule) -> om.ReportingDescriptor:
+def _descriptor(rule: catalog.Rule) -> dict:
     properties = {"tags": list(rule.tags), "precision": rule.precision}
     if rule.security_severity:
         properties["security-severity"] = rule.security_severity
@@ -65,23 +66,23 @@ def _descriptor(rule: catalog.Rule) -> om.ReportingDescriptor:
         properties["controls"] = list(rule.controls)
     if rule.level:
         properties["pssLevel"] = rule.level
-    return om.ReportingDescriptor(
-        id=rule.id, name=rule.name,
-        short_description=om.MultiformatMessageString(text=rule.title),  # heads the GitHub alert
-        full_description=om.MultiformatMessageString(text=_sentence(rule.summary)),
-        help=om.MultiformatMessageString(text=catalog.help_text(rule), markdown=catalog.help_markdown(rule)),
-        help_uri=rule.help_uri,
-        default_configuration=om.ReportingConfiguration(level=rule.severity),
-        properties=properties)
+    return {
+        "id": rule.id,
+        "defaultConfiguration": {"level": rule.severity},
+        "fullDescription": {"text": _sentence(rule.summary)},
+        "help": {"text": catalog.help_text(rule), "markdown": catalog.help_markdown(rule)},
+        "helpUri": rule.help_uri,
+        "name": rule.name,
+        "properties": properties,
+        "shortDescription": {"text": rule.title},  # heads the GitHub alert
+    }
 
 
-def _placeholder_descriptor(rule_id: str) -> om.ReportingDescriptor:
+def _placeholder_descriptor(rule_id: str) -> dict:
     text = f"Rule {rule_id} has no catalog entry."
-    return om.ReportingDescriptor(
-        id=rule_id, name="".join(p.capitalize() for p in rule_id.split("-")),
-        short_description=om.MultiformatMessageString(text=text),
-        full_description=om.MultiformatMessageString(text=text),
-        help=om.MultiformatMessageString(text=text), help_uri=INFORMATION_URI)
+    return {"id": rule_id, "fullDescription": {"text": text}, "help": {"text": text},
+            "helpUri": INFORMATION_URI, "name": "".join(p.capitalize() for p in rule_id.split("-")),
+            "shortDescription": {"text": text}}
 
 
 def _sentence(text: str) -> str:
@@ -96,43 +97,45 @@ def _object_text(obj: dict) -> str:
     return f'{obj.get("kind")} {ns + "/" if ns else ""}{obj.get("name") or "<unnamed>"}'
 
 
-def _result(f, rule_index: int, locator: "Locator") -> om.Result:
+def _result(f, rule_index: int, locator: "Locator") -> dict:
     obj = f.object or {}
     logical = None
     if obj.get("kind"):
         props = {k: obj[k] for k in ("kind", "namespace", "name") if obj.get(k) is not None}
-        logical = [om.LogicalLocation(name=obj.get("name") or "<unnamed>", kind="object",
-                                      fully_qualified_name=_object_text(obj), properties=props)]
-    location = om.Location(
-        physical_location=om.PhysicalLocation(
-            artifact_location=locator.artifact(f.file),
-            region=om.Region(start_line=max(f.line or 1, 1), start_column=max(f.column or 1, 1))),
-        logical_locations=logical)
+        logical = [{"fullyQualifiedName": _object_text(obj), "kind": "object",
+                    "name": obj.get("name") or "<unnamed>", "properties": props}]
+    location = {
+        "logicalLocations": logical,
+        "physicalLocation": {
+            "artifactLocation": locator.artifact(f.file),
+            "region": {"startColumn": max(f.column or 1, 1), "startLine": max(f.line or 1, 1)}},
+    }
     message = f.message.rstrip(".") + (f" ({_object_text(obj)})" if obj.get("kind") else "")
     properties = {"path": f.path or None, "control": f.control, "pssLevel": f.level}
     properties.update({k: v for k, v in (f.extra or {}).items() if v is not None})
     suppressions = None
     if f.suppressed is not None:
         # kubelint-cc suppressions are all written in the scanned files (annotation or comment).
-        suppressions = [om.Suppression(kind="inSource", justification=f.suppressed.get("justification") or None,
-                                       properties={"where": f.suppressed.get("kind")})]
-    return om.Result(
-        rule_id=f.rule, rule_index=rule_index, level=f.severity,
-        message=om.Message(text=_sentence(message)),
-        locations=[location],
-        partial_fingerprints={FINGERPRINT_KEY: f.fingerprint},
-        suppressions=suppressions,
-        baseline_state=f.baseline,
-        properties={k: v for k, v in properties.items() if v is not None} or None)
+        suppressions = [{"kind": "inSource", "justification": f.suppressed.get("justification") or None,
+                         "properties": {"where": f.suppressed.get("kind")}}]
+    return {
+        "message": {"text": _sentence(message)},
+        "baselineState": f.baseline,
+        "level": f.severity,
+        "locations": [location],
+        "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
+        "properties": {k: v for k, v in properties.items() if v is not None} or None,
+        "ruleId": f.rule,
+        "ruleIndex": rule_index,
+        "suppressions": suppressions,
+    }
 
 
-def _notification(e, locator: "Locator") -> om.Notification:
-    region = om.Region(start_line=e.line, start_column=e.column or 1) if e.line else None
-    location = om.Location(physical_location=om.PhysicalLocation(
-        artifact_location=locator.artifact(e.file), region=region))
+def _notification(e, locator: "Locator") -> dict:
+    region = {"startColumn": e.column or 1, "startLine": e.line} if e.line else None
     where = e.file if e.file != "-" else "stdin"
-    return om.Notification(level="error", message=om.Message(text=_sentence(f"{where}: {e.message}")),
-                           locations=[location])
+    return {"message": {"text": _sentence(f"{where}: {e.message}")}, "level": "error",
+            "locations": [{"physicalLocation": {"artifactLocation": locator.artifact(e.file), "region": region}}]}
 
 
 # ---------------------------------------------------------------- locations
@@ -146,15 +149,15 @@ class Locator:
         self.root = next((r for r in (self._repo_root(f) for f in files if f != "-") if r is not None), cwd)
         self.root_uri = self.root.as_uri().rstrip("/") + "/"
 
-    def artifact(self, file: str) -> om.ArtifactLocation:
+    def artifact(self, file: str) -> dict:
         if file == "-":
-            return om.ArtifactLocation(uri=STDIN_URI)
+            return {"uri": STDIN_URI}
         path = Path(os.path.abspath(file))
         try:
             relative = path.relative_to(self.root)
         except ValueError:  # outside the work tree: only an absolute URI can name it
-            return om.ArtifactLocation(uri=path.as_uri())
-        return om.ArtifactLocation(uri=quote(relative.as_posix(), safe="/", errors="surrogateescape"), uri_base_id=SRCROOT)
+            return {"uri": path.as_uri()}
+        return {"uri": quote(relative.as_posix(), safe="/", errors="surrogateescape"), "uriBaseId": SRCROOT}
 
     def _repo_root(self, file: str) -> Path | None:
         directory = Path(os.path.abspath(file)).parent
@@ -168,25 +171,7 @@ class Locator:
 # ---------------------------------------------------------------- serialisation
 
 def to_json(value):
-    """sarif-om objects -> JSON data, with SARIF's camelCase names.
-
-    Unset properties (None) are dropped, and so are values equal to the schema default,
-    except `level`: a result without one inherits its rule's default level, which is not
-    the schema default "warning".
-    """
-    if attr.has(type(value)):
-        out = {}
-        for field in attr.fields(type(value)):
-            item = getattr(value, field.name)
-            if item is None:
-                continue
-            default = field.default
-            if isinstance(default, attr.Factory):
-                default = default.factory()
-            if field.name != "level" and default is not attr.NOTHING and item == default:
-                continue
-            out[field.metadata.get("schema_property_name", field.name)] = to_json(item)
-        return out
+    """The log without its unset (None) values, at any depth (lists keep their items)."""
     if isinstance(value, dict):
         return {k: to_json(v) for k, v in value.items() if v is not None}
     if isinstance(value, (list, tuple)):
