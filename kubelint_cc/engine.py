@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ruamel.yaml.nodes import ScalarNode, SequenceNode
 
-from kubelint_cc import defaults, expand, load, suppress, validate, yamltree
+from kubelint_cc import cache, defaults, expand, load, suppress, validate, yamltree
 from kubelint_cc.checks import kata_rules, placement, pss
 from kubelint_cc.render import helm
 
@@ -130,6 +130,7 @@ class Options:
     config: Any = None  # kubelint_cc.config.Config
     follow_external_symlinks: bool = False  # follow links that leave the repository (local use only)
     gitignore: bool = True  # directory walks skip what git ignores (--no-ignore: False)
+    cache: Any = None  # kubelint_cc.cache.Store: results of unchanged files (None: no cache)
 
 
 @dataclass
@@ -187,9 +188,16 @@ class Scanner:
         self.options = options or Options()
         self.config = self.options.config or Config()
         self.namespaces: dict[str, Policy] = {}
+        self.used: dict | None = None  # while a file is scanned for the cache: namespace -> (level, minor)
 
     # -- PSS level and version for an object, as the admission controller would pick them
     def policy_for(self, namespace: str) -> Policy:
+        policy = self._policy_for(namespace)
+        if self.used is not None:  # what the file's verdict depends on beyond its own text
+            self.used[namespace] = (policy.level, policy.minor)
+        return policy
+
+    def _policy_for(self, namespace: str) -> Policy:
         labelled = self.namespaces.get(namespace)
         level = self.options.level or (labelled.level if labelled else self.config.pss_level or pss.RESTRICTED)
         if self.options.version is not None:
@@ -201,17 +209,27 @@ class Scanner:
         return Policy(level, minor)
 
     def learn_namespace(self, data: dict) -> None:
-        meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-        name = meta.get("name")
-        labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
-        if not isinstance(name, str) or LEVEL_LABEL not in labels and VERSION_LABEL not in labels:
-            return
-        level = labels.get(LEVEL_LABEL, "privileged")
-        # PSA: an invalid enforce level fails closed (restricted); an invalid version means latest.
-        if level not in ("privileged", pss.BASELINE, pss.RESTRICTED):
-            level = pss.RESTRICTED
-        minor = parse_version(str(labels.get(VERSION_LABEL, "latest")))
-        self.namespaces[name] = Policy(level, pss.LATEST_MINOR if minor is None else minor)
+        learned = namespace_label(data)
+        if learned is not None:
+            self.namespaces[learned[0]] = Policy(*learned[1:])
+
+    def _learn_namespaces(self, name: str, text: str) -> None:
+        """The PSA labels of the Namespaces in a file (from the cache when the file is unchanged)."""
+        store = self.options.cache
+        key = store.key(b"namespaces", name.encode("utf-8", "surrogatepass"), cache.text_digest(text)) \
+            if store is not None else None
+        learned = cache.load_namespaces(store.get("n", key)) if key is not None else None
+        if learned is None:
+            learned = []
+            for node in self._compose(name, text, None):
+                if yamltree.top_scalar(node, "kind") == "Namespace":
+                    data = yamltree.to_data(node)
+                    if isinstance(data, dict) and (label := namespace_label(data)) is not None:
+                        learned.append(label)
+            if key is not None:
+                store.put("n", key, cache.dump_namespaces(learned))
+        for ns, level, minor in learned:
+            self.namespaces[ns] = Policy(level, minor)
 
     # -- scanning
     def scan(self, paths: list[str], stdin: Any = None, exclude: Callable | None = None,
@@ -226,25 +244,74 @@ class Scanner:
         if progress is not None:
             progress.start(len(sources))
         texts = {}
+        store = self.options.cache
+        digests: dict[int, bytes] = {}  # source index -> text digest, with a cache
         # Namespace labels set the policy for every workload in the scan, wherever it sits.
-        for src in sources:
+        for i, src in enumerate(sources):
             text = self._read(src, result, stdin, report=False)
-            if text is not None and "Namespace" in text and NAMESPACE_KIND.search(text):
+            if text is None:
+                continue
+            if store is not None and src.name != load.STDIN:
+                digests[i] = cache.text_digest(text)
+            if "Namespace" in text and NAMESPACE_KIND.search(text):
                 texts[src.name] = text
-                for node in self._compose(src.name, text, None):
-                    if yamltree.top_scalar(node, "kind") == "Namespace":
-                        data = yamltree.to_data(node)
-                        if isinstance(data, dict):
-                            self.learn_namespace(data)
-        jobs = _jobs(sources)
-        if jobs > 1:
-            self._scan_parallel(sources, texts, result, jobs, progress)
-            return result
-        for src in sources:
-            self._scan_source(src, texts.pop(src.name, None), result, stdin)
-            if progress is not None:
+                self._learn_namespaces(src.name, text)
+        # Only now, with every label known, can a cached verdict be checked against them.
+        cached = {i: part for i, d in digests.items() if (part := self._cached(sources[i].name, d)) is not None}
+        todo = [src for i, src in enumerate(sources) if i not in cached]
+        jobs = _jobs(todo)
+        parts = self._scan_parallel(todo, texts, jobs) if jobs > 1 else None
+        for i, src in enumerate(sources):
+            if i in cached:
+                _merge(result, cached[i])
+            elif parts is not None:
+                _merge(result, next(parts))
+            else:
+                _merge(result, self._scan_part(src, texts.pop(src.name, None), stdin))
+            if progress is not None:  # here in the parent, never in a worker: one bar, one writer
                 progress.advance()
+        if store is not None:
+            store.maybe_prune(len(todo))
         return result
+
+    def _settings(self) -> bytes:
+        """What, besides a file's text and name, its findings depend on (bar namespace labels)."""
+        if getattr(self, "_settings_key", None) is None:
+            self._settings_key = cache.settings_key(self.options, self.config)
+        return self._settings_key
+
+    def _cached(self, name: str, text_digest: bytes) -> Result | None:
+        """A file's result from the cache, if its text, settings and code are unchanged and the
+        namespace labels it was judged by are still the ones in force."""
+        store = self.options.cache
+        entry = cache.load_result(store.get("f", store.key(self._settings(), name.encode("utf-8", "surrogatepass"),
+                                                           text_digest)), name)
+        if entry is None:
+            return None
+        used, part = entry
+        if any((p := self._policy_for(ns)).level != level or p.minor != minor for ns, (level, minor) in used):
+            return None  # a Namespace label changed in another file
+        store.hits.append(name)
+        return part
+
+    def _scan_part(self, src: load.Source, text: str | None, stdin: Any = None) -> Result:
+        """One file's result on its own; with a cache, also stored there."""
+        part = Result()
+        if text is None:
+            text = self._read(src, part, stdin, report=True)
+        if text is None:
+            return part
+        store = self.options.cache if src.name != load.STDIN else None
+        self.used = {} if store is not None else None
+        try:
+            self._scan_source(src, text, part, stdin)
+        finally:
+            used, self.used = self.used, None
+        payload = cache.dump_result(part, used) if store is not None else None
+        if payload is not None:
+            key = store.key(self._settings(), src.name.encode("utf-8", "surrogatepass"), cache.text_digest(text))
+            store.put("f", key, payload)
+        return part
 
     def _scan_source(self, src: load.Source, text: str | None, result: Result, stdin: Any = None) -> None:
         if text is None:
@@ -265,7 +332,7 @@ class Scanner:
                 return
         result.take(findings)
 
-    def _scan_parallel(self, sources: list, texts: dict, result: Result, jobs: int, progress: Any = None) -> None:
+    def _scan_parallel(self, sources: list, texts: dict, jobs: int) -> Iterator[Result]:
         """Files are independent once Namespace labels are known: scan them on every core,
         in order.  Workers are forked, so they inherit this scanner (config, labels)."""
         import gc
@@ -278,16 +345,7 @@ class Scanner:
         gc.freeze()
         try:
             with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                for part in pool.imap(_scan_in_worker, sources, chunksize=8):
-                    result.take(part.findings)
-                    result.errors.extend(part.errors)
-                    result.files += part.files
-                    result.documents += part.documents
-                    result.objects += part.objects
-                    if result.sink is None:
-                        result.scanned.extend(part.scanned)
-                    if progress is not None:  # here in the parent, never in a worker: one bar, one writer
-                        progress.advance()
+                yield from pool.imap(_scan_in_worker, sources, chunksize=8)
         finally:
             _WORKER = None
             gc.unfreeze()
@@ -464,9 +522,33 @@ def _jobs(sources: list) -> int:
 
 def _scan_in_worker(src: load.Source) -> Result:
     scanner, texts = _WORKER
-    part = Result()
-    scanner._scan_source(src, texts.get(src.name), part)
-    return part
+    return scanner._scan_part(src, texts.get(src.name))
+
+
+def _merge(result: Result, part: Result) -> None:
+    """Adds one file's result (scanned on its own, in a worker or read from the cache)."""
+    result.take(part.findings)
+    result.errors.extend(part.errors)
+    result.files += part.files
+    result.documents += part.documents
+    result.objects += part.objects
+    if result.sink is None:
+        result.scanned.extend(part.scanned)
+
+
+def namespace_label(data: dict) -> tuple | None:
+    """(name, level, minor) of a Namespace with PSA labels, as admission reads them; else None."""
+    meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    name = meta.get("name")
+    labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+    if not isinstance(name, str) or LEVEL_LABEL not in labels and VERSION_LABEL not in labels:
+        return None
+    level = labels.get(LEVEL_LABEL, "privileged")
+    # PSA: an invalid enforce level fails closed (restricted); an invalid version means latest.
+    if level not in ("privileged", pss.BASELINE, pss.RESTRICTED):
+        level = pss.RESTRICTED
+    minor = parse_version(str(labels.get(VERSION_LABEL, "latest")))
+    return name, level, pss.LATEST_MINOR if minor is None else minor
 
 
 def _yaml_error(name: str, e: Exception) -> load.LoadError:

@@ -1,0 +1,347 @@
+"""The cache: what a scan found in a file, kept so that an unchanged file is not scanned again.
+
+Where: `.kubelint-cc-cache/` beside the config file, else at the top of the git work tree
+of the first scanned path, else in the current directory (`cache-dir` in the config moves
+it; `--no-cache` turns it off).  It holds a `.gitignore` of `*`, so git never offers to
+commit it, and a CACHEDIR.TAG, so backup tools skip it.
+
+An entry is one file, named by a digest of everything its verdict depends on:
+- file entries: the file's name and text, the settings that change findings (options and
+  config), and the code (kubelint-cc's version and the digest of its installed files);
+  the namespace labels read from other files are recorded *in* the entry (the policies
+  it used) and compared with this run's on every hit, so a label changed elsewhere
+  invalidates only the files with objects in that namespace;
+- namespace entries: the labels learned from a file's Namespace objects (text and code);
+- config entries: "this config file is valid" (its bytes, the schema and the code), so a
+  run with a config does not import jsonschema.
+
+Entries are never trusted as they are.  Each carries a MAC (keyed BLAKE2b) over its name
+and contents, with a secret kept outside the repository (`~/.cache/kubelint-cc/secret`):
+a truncated, garbled or stale entry fails the check and is rebuilt, and so does one that a
+pull request committed to the repository (it could otherwise hide findings from CI, since
+everything else in a key is public).  Writes go to a temporary file renamed into place, so
+two runs sharing the cache never read half an entry; the cache is kept under MAX_BYTES by
+deleting the least recently used entries.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sys
+import time
+
+NAME = ".kubelint-cc-cache"
+MAGIC = b"kubelint-cc cache 1\n"  # format version: any other first line is not an entry
+MAC_SIZE = 32
+MAX_BYTES = 128 * 1024 * 1024  # total size of entries; pruning brings it to PRUNE_TO of this
+PRUNE_TO = 0.75
+PRUNE_EVERY = 256  # writes between prunes, on average (a prune lists the whole directory)
+TOUCH_AFTER = 24 * 3600  # a hit older than this is touched, so pruning keeps what is used
+STALE_TEMP = 3600  # a temporary file this old was left by a run that crashed
+OURS = (".gitignore", "CACHEDIR.TAG")
+ENTRY = re.compile(r"[cfn]-[0-9a-f]{40}")
+CACHEDIR_TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
+                "# This file is a cache directory tag created by kubelint-cc.\n"
+                "# For information about cache directory tags see https://bford.info/cachedir/\n")
+
+
+def digest(*parts: bytes) -> bytes:
+    h = hashlib.blake2b(digest_size=20)
+    for part in parts:
+        h.update(len(part).to_bytes(8, "little"))  # length-prefixed: no two part lists collide
+        h.update(part)
+    return h.digest()
+
+
+def text_digest(text: str) -> bytes:
+    # surrogatepass: UTF-16 input can decode to lone surrogates, which must hash too
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).digest()
+
+
+def _code_files() -> list[str]:
+    """Every file of the installed package (code, schema, rule files): a changed file is a
+    changed kubelint-cc, even when the version number stays (a checkout being worked on)."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    tops = [package]
+    rules = os.path.join(os.path.dirname(package), "rules")  # a checkout: rules/ beside the package
+    if not os.path.isdir(os.path.join(package, "rules")) and os.path.isdir(rules):
+        tops.append(rules)
+    out = []
+    for top in tops:
+        for directory, dirs, files in os.walk(top):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            out += [os.path.join(directory, f) for f in sorted(files) if f.endswith((".py", ".json", ".toml"))]
+    return out
+
+
+def code_digest() -> bytes:
+    """kubelint-cc's version, its files (by size and modification time: stat only, no
+    reads), the Python and ruamel.yaml versions (they parse and report the YAML)."""
+    import ruamel.yaml
+
+    from kubelint_cc import __version__
+    parts = [__version__.encode(), sys.version.encode(), repr(ruamel.yaml.version_info).encode()]
+    for path in _code_files():
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        parts.append(f"{path}\0{st.st_size}\0{st.st_mtime_ns}".encode("utf-8", "surrogateescape"))
+    return digest(*parts)
+
+
+def location(config_path: str | None, setting: str | None, paths: list[str]) -> str:
+    """The cache directory: `setting` (cache-dir, relative to the config file's directory),
+    else .kubelint-cc-cache beside the config, else at the top of the first scanned path's
+    git work tree, else in the current directory."""
+    from kubelint_cc import paths as pathutil
+    base = os.path.dirname(os.path.abspath(config_path)) if config_path else None
+    if setting:
+        return os.path.join(base or os.getcwd(), os.path.expanduser(setting))
+    if base is None:
+        start = next((p for p in paths if p != "-"), ".")
+        start = os.path.abspath(start)
+        base = pathutil.repo_root(start if os.path.isdir(start) else os.path.dirname(start)) or os.getcwd()
+    return os.path.join(base, NAME)
+
+
+def _secret() -> bytes | None:
+    """The MAC key: 32 random bytes in the user's cache directory, made on first use."""
+    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = os.path.join(home, "kubelint-cc", "secret")
+    try:
+        with open(path, "rb") as f:
+            key = f.read(64)
+        if len(key) == 32:
+            return key
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return None
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(os.urandom(32))
+        try:
+            os.link(tmp, path)  # fails if another run made one first: theirs is kept, and read below
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+        with open(path, "rb") as f:
+            key = f.read(64)
+    except OSError:
+        return None
+    return key if len(key) == 32 else None
+
+
+class Store:
+    """One cache directory.  Every method swallows OSError: a cache that cannot be read
+    or written costs a rescan, never a failed run."""
+
+    def __init__(self, directory: str, secret: bytes):
+        self.directory = directory
+        self.secret = secret
+        self.code = code_digest()
+        self.hits: list[str] = []  # names of files answered from the cache (in this process)
+        self.written = 0
+
+    # -- entries
+    def get(self, kind: str, key: bytes) -> bytes | None:
+        name = f"{kind}-{key.hex()}"
+        path = os.path.join(self.directory, name)
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+                mtime = os.fstat(f.fileno()).st_mtime
+        except OSError:
+            return None
+        head = len(MAGIC) + MAC_SIZE
+        if len(data) < head or not data.startswith(MAGIC):
+            return None
+        payload = data[head:]
+        if not _equal(data[len(MAGIC):head], self._mac(name, payload)):
+            return None  # truncated, garbled, or not written by this user's kubelint-cc
+        if time.time() - mtime > TOUCH_AFTER:
+            try:
+                os.utime(path)
+            except OSError:
+                pass
+        return payload
+
+    def put(self, kind: str, key: bytes, payload: bytes) -> None:
+        name = f"{kind}-{key.hex()}"
+        tmp = os.path.join(self.directory, f".tmp-{name}-{os.getpid()}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            with os.fdopen(fd, "wb") as f:
+                f.write(MAGIC + self._mac(name, payload) + payload)
+            os.replace(tmp, os.path.join(self.directory, name))  # atomic: a reader sees all or nothing
+            self.written += 1
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+    def _mac(self, name: str, payload: bytes) -> bytes:
+        h = hashlib.blake2b(key=self.secret, digest_size=MAC_SIZE)
+        h.update(name.encode("ascii"))
+        h.update(payload)
+        return h.digest()
+
+    # -- keys
+    def key(self, *parts: bytes) -> bytes:
+        return digest(self.code, *parts)
+
+    # -- size
+    def maybe_prune(self, writes: int) -> None:
+        """Prunes with probability writes / PRUNE_EVERY: listing the directory on every
+        one-file run would cost more than the scan."""
+        if writes and int.from_bytes(os.urandom(4), "little") % PRUNE_EVERY < writes:
+            self.prune()
+
+    def prune(self, limit: int | None = None) -> None:
+        """Deletes the least recently used entries until they take up PRUNE_TO of `limit`
+        (MAX_BYTES); only files named like entries, or our temporary files, are touched."""
+        limit = MAX_BYTES if limit is None else limit
+        entries, total, now = [], 0, time.time()
+        try:
+            with os.scandir(self.directory) as it:
+                for e in it:
+                    try:
+                        st = e.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    if ENTRY.fullmatch(e.name):
+                        entries.append((st.st_mtime, e.name, st.st_size))
+                        total += st.st_size
+                    elif e.name.startswith(".tmp-") and now - st.st_mtime > STALE_TEMP:
+                        _remove(e.path)
+        except OSError:
+            return
+        if total <= limit:
+            return
+        for _, name, size in sorted(entries):
+            if total <= limit * PRUNE_TO:
+                break
+            _remove(os.path.join(self.directory, name))
+            total -= size
+
+
+def _equal(a: bytes, b: bytes) -> bool:
+    import hmac
+    return hmac.compare_digest(a, b)
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+_OPEN: dict[str, Store | None] = {}
+
+
+def open_store(directory: str) -> Store | None:
+    """The Store at `directory`, made if missing; None when it cannot be used: not a
+    directory, a symbolic link (a pull request could point it anywhere), or a directory
+    that holds other things than a kubelint-cc cache."""
+    directory = os.path.abspath(directory)
+    if directory not in _OPEN:
+        _OPEN[directory] = _open(directory)
+    return _OPEN[directory]
+
+
+def _open(directory: str) -> Store | None:
+    tag = os.path.join(directory, "CACHEDIR.TAG")
+    try:
+        if os.path.islink(directory):
+            return None
+        os.makedirs(directory, exist_ok=True)  # exist_ok: another run may be making it too
+        if not os.path.isfile(tag):
+            if not all(n in OURS or ENTRY.fullmatch(n) or n.startswith(".tmp-") for n in os.listdir(directory)):
+                return None  # someone else's directory: we would write (and prune) in it
+            for name, text in ((".gitignore", "# Created by kubelint-cc: nothing here belongs in git.\n*\n"),
+                               ("CACHEDIR.TAG", CACHEDIR_TAG)):
+                with open(os.path.join(directory, name), "w", encoding="utf-8") as f:
+                    f.write(text)
+    except OSError:
+        return None
+    secret = _secret()
+    return Store(directory, secret) if secret is not None else None
+
+
+# ---------------------------------------------------------------- what entries hold
+#
+# marshal, not JSON: it keeps tuples, ints and None exactly as they were, so a replayed
+# finding is the same object a scan builds, and it is the fastest loader there is.  It is
+# only ever given bytes whose MAC checked out (Store.get): bytes this user's kubelint-cc wrote.
+
+FAILED_ANALYSIS = "kata-policy-analysis-failed"  # a timeout or memory limit on a busy machine: not kept
+FAILED_RULE = "could not analyse"  # a rule that raised (a missing engine): not kept
+
+
+def settings_key(options, config) -> bytes:
+    """The options and config settings that change what is found in a file.  Where files
+    are looked for (exclude) and where the cache is do not; the config file's path does not
+    either (two checkouts with the same config share verdicts)."""
+    import dataclasses
+    fields = sorted((f.name, getattr(config, f.name)) for f in dataclasses.fields(config)
+                    if f.name not in ("path", "exclude", "cache_dir"))
+    return repr((options.level, options.version, fields)).encode("utf-8", "surrogatepass")
+
+
+def dump_result(part, used: dict) -> bytes | None:
+    """One file's result (engine.Result, findings kept) and the namespace policies it used;
+    None when the result depends on more than the inputs of the key."""
+    import marshal
+    if any(f.rule == FAILED_ANALYSIS for f in part.findings) or \
+            any(e.message.startswith(FAILED_RULE) for e in part.errors):
+        return None
+    findings = tuple((f.rule, f.control, f.level, f.severity, f.message, f.file, f.line, f.column, f.path,
+                      f.object, f.suppressed, f.extra, f.fix) for f in part.findings)
+    errors = tuple((e.file, e.message, e.line, e.column) for e in part.errors)
+    return marshal.dumps((tuple(sorted(used.items())), part.files, part.documents, part.objects,
+                          tuple(part.scanned), errors, findings))
+
+
+def load_result(payload: bytes | None, name: str):
+    """(namespace policies used, engine.Result) from dump_result's bytes, or None."""
+    if payload is None:
+        return None
+    import marshal
+
+    from kubelint_cc.engine import Finding, Result
+    from kubelint_cc.load import LoadError
+    try:
+        used, files, documents, objects, scanned, errors, findings = marshal.loads(payload)
+        part = Result(files=files, documents=documents, objects=objects, scanned=list(scanned))
+        part.errors = [LoadError(*e) for e in errors]
+        part.findings = [Finding(rule, control, level, severity, message, file, line, column, path, obj,
+                                 suppressed=suppressed, extra=extra, fix=fix)
+                         for rule, control, level, severity, message, file, line, column, path, obj, suppressed,
+                         extra, fix in findings]
+    except (ValueError, TypeError, EOFError):  # a format this version does not read
+        return None
+    return used, part
+
+
+def dump_namespaces(learned: list) -> bytes:
+    import marshal
+    return marshal.dumps(tuple(learned))
+
+
+def load_namespaces(payload: bytes | None) -> list | None:
+    if payload is None:
+        return None
+    import marshal
+    try:
+        learned = marshal.loads(payload)
+        return [(str(name), str(level), int(minor)) for name, level, minor in learned]
+    except (ValueError, TypeError, EOFError):
+        return None

@@ -1,0 +1,298 @@
+"""The cache of unchanged files' results (.kubelint-cc-cache): what invalidates an entry,
+that a damaged or foreign entry is never trusted, and that reports are the same with it,
+without it, cold and warm."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import _cli
+
+import kubelint_cc
+from kubelint_cc import cache
+from kubelint_cc.config import Config, NamespacePolicy
+from kubelint_cc.engine import Options, Scanner
+from kubelint_cc.reporters import json_report
+
+POD = textwrap.dedent("""\
+    apiVersion: v1
+    kind: Pod
+    metadata:
+      name: {name}
+      namespace: {namespace}
+    spec:
+      containers:
+      - name: c
+        image: x
+        securityContext:
+          runAsUser: 0
+          {extra}
+    """)
+
+
+def pod(name: str, namespace: str = "default", extra: str = "") -> str:
+    return POD.format(name=name, namespace=namespace, extra=extra)
+
+
+def namespace(name: str, level: str) -> str:
+    return textwrap.dedent(f"""\
+        apiVersion: v1
+        kind: Namespace
+        metadata:
+          name: {name}
+          labels:
+            pod-security.kubernetes.io/enforce: {level}
+        """)
+
+
+@pytest.fixture
+def tree(tmp_path, monkeypatch):
+    """A directory of manifests, a private MAC secret and a cache directory per test."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(cache, "_OPEN", {})
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "a.yaml").write_text(pod("a", extra="privileged: true"))
+    (root / "b.yaml").write_text(pod("b", namespace="team"))
+    (root / "c.yaml").write_text("kind: [unclosed\n---\n" + pod("c"))
+    (root / "d.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: d\n")
+    (root / "ns.yaml").write_text(namespace("team", "baseline"))
+    return root
+
+
+def scan(root: Path, cached: bool = True, config: Config | None = None, directory: str = "cache",
+         **options) -> tuple[str, list[str]]:
+    """(JSON report, names of the files answered from the cache)."""
+    store = None
+    if cached:
+        cache._OPEN.clear()  # a new run: a fresh Store, as a new process would open
+        store = cache.open_store(str(root.parent / directory))
+        assert store is not None
+    result = Scanner(Options(config=config or Config(), cache=store, **options)).scan([str(root)])
+    out = io.StringIO()
+    json_report.render(result, out)
+    return out.getvalue(), sorted(os.path.basename(n) for n in (store.hits if store else []))
+
+
+ALL = ["a.yaml", "b.yaml", "c.yaml", "d.yaml", "ns.yaml"]
+
+
+def test_cold_and_warm_reports_are_identical_to_an_uncached_scan(tree):
+    plain, _ = scan(tree, cached=False)
+    assert json.loads(plain)["findings"] and json.loads(plain)["errors"]  # findings and input errors both
+    cold, hits = scan(tree)
+    assert cold == plain and hits == []
+    warm, hits = scan(tree)
+    assert warm == plain
+    assert hits == ALL
+
+
+def test_a_changed_file_is_scanned_again_and_only_it(tree):
+    scan(tree)
+    (tree / "a.yaml").write_text(pod("a", extra="allowPrivilegeEscalation: true"))
+    warm, hits = scan(tree)
+    assert "a.yaml" not in hits and hits == ["b.yaml", "c.yaml", "d.yaml", "ns.yaml"]
+    assert warm == scan(tree, cached=False)[0]
+
+
+def test_a_namespace_label_changed_in_another_file_invalidates_that_namespace_only(tree):
+    first, _ = scan(tree)
+    (tree / "ns.yaml").write_text(namespace("team", "restricted"))
+    warm, hits = scan(tree)
+    # b.yaml's Pod is in namespace team: judged at the new level; a, c and d (namespace
+    # default) keep their verdicts, and so would b had the label not changed.
+    assert hits == ["a.yaml", "c.yaml", "d.yaml"]
+    assert warm == scan(tree, cached=False)[0] != first
+    assert scan(tree)[1] == ALL
+    # A Namespace that appears (for the default namespace) invalidates the files using it.
+    (tree / "ns2.yaml").write_text(namespace("default", "privileged"))
+    warm, hits = scan(tree)
+    assert hits == ["b.yaml", "d.yaml", "ns.yaml"]  # d is a ConfigMap: no policy read
+    assert warm == scan(tree, cached=False)[0]
+
+
+def test_a_changed_config_invalidates_every_file_but_where_to_look_does_not(tree):
+    scan(tree)
+    assert scan(tree, config=Config(exclude=["nothing/*"]))[1] == ALL
+    for config in (Config(pss_level="baseline"), Config(ignore=["pss-privileged"]),
+                   Config(severity={"pss-run-as-non-root": "note"}),
+                   Config(namespaces=[NamespacePolicy("*", ["kata"], True)])):
+        warm, hits = scan(tree, config=config)
+        assert hits == [], config
+        assert warm == scan(tree, cached=False, config=config)[0]
+    warm, hits = scan(tree, level="baseline")  # options count like config
+    assert hits == []
+
+
+def test_a_new_kubelint_cc_version_invalidates_everything(tree, monkeypatch):
+    scan(tree)
+    monkeypatch.setattr(kubelint_cc, "__version__", "99.0.0")
+    assert scan(tree)[1] == []
+    assert scan(tree)[1] == ALL
+
+
+def test_an_edited_kubelint_cc_file_invalidates_everything(tree, monkeypatch):
+    scan(tree)
+    real = cache._code_files
+    monkeypatch.setattr(cache, "_code_files", lambda: real() + [str(tree / "a.yaml")])  # as if a file changed
+    assert scan(tree)[1] == []
+
+
+def entries(tree: Path, directory: str = "cache") -> list[Path]:
+    return sorted(p for p in (tree.parent / directory).iterdir() if cache.ENTRY.fullmatch(p.name))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "garbage", "header only", "flipped byte"])
+def test_a_damaged_entry_is_ignored_and_rebuilt(tree, damage):
+    plain, _ = scan(tree, cached=False)
+    scan(tree)
+    for entry in entries(tree):
+        data = entry.read_bytes()
+        entry.write_bytes({"truncated": data[:-1], "empty": b"", "garbage": os.urandom(len(data)),
+                           "header only": cache.MAGIC,
+                           "flipped byte": data[:-1] + bytes([data[-1] ^ 1])}[damage])
+    warm, hits = scan(tree)
+    assert hits == [] and warm == plain
+    assert scan(tree) == (plain, ALL)  # rebuilt
+
+
+def test_an_entry_written_with_another_secret_is_not_trusted(tree, monkeypatch, tmp_path):
+    """A pull request can commit .kubelint-cc-cache entries: with everything in a key public,
+    a forged entry could hide a file's findings.  Entries are MACed with a secret outside the
+    repository, so one made elsewhere is just a miss."""
+    plain, _ = scan(tree, cached=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "attacker"))
+    (tree / "a.yaml").write_text(pod("a"))  # the attacker caches a clean a.yaml ...
+    scan(tree)
+    forged = {p.name: p.read_bytes() for p in entries(tree)}
+    (tree / "a.yaml").write_text(pod("a", extra="privileged: true"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "victim"))
+    scan(tree, directory="victim")
+    mine = {p.name for p in entries(tree, "victim")}
+    [clean] = set(forged) - mine
+    [privileged] = mine - set(forged)
+    forged[privileged] = forged.pop(clean)  # ... and commits it under the privileged a.yaml's key
+    for name, data in forged.items():  # (and every other entry too)
+        (tree.parent / "victim" / name).write_bytes(data)
+    warm, hits = scan(tree, directory="victim")
+    assert hits == [] and warm == plain
+
+
+def test_results_that_depend_on_the_machine_are_not_kept(tree, monkeypatch):
+    from kubelint_cc.checks import kata_rules
+
+    def unavailable(*args):
+        raise RuntimeError("the Rego engine is not installed")
+    monkeypatch.setattr(kata_rules, "pod", unavailable)
+    first, _ = scan(tree)
+    assert "could not analyse" in first
+    assert scan(tree)[1] == ["d.yaml", "ns.yaml"]  # the files with a Pod are scanned again
+
+
+def test_prune_removes_the_least_recently_used_entries_and_nothing_else(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home"))
+    store = cache._open(str(tmp_path / "cache"))
+    for i in range(10):
+        store.put("f", bytes([i]) * 20, b"x" * 1000)
+        os.utime(tmp_path / "cache" / f"f-{(bytes([i]) * 20).hex()}", (1000 + i, 1000 + i))
+    (tmp_path / "cache" / "notes.txt").write_text("not ours")
+    size = len(cache.MAGIC) + cache.MAC_SIZE + 1000
+    store.prune(limit=8 * size)  # over the limit: pruned to 75 % of it, 6 entries
+    left = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert left == sorted([".gitignore", "CACHEDIR.TAG", "notes.txt"]
+                          + [f"f-{(bytes([i]) * 20).hex()}" for i in range(4, 10)])
+
+
+def test_a_directory_that_is_not_a_cache_is_not_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home"))
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("mine")
+    assert cache._open(str(tmp_path / "docs")) is None
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "elsewhere")
+    assert cache._open(str(tmp_path / "link")) is None
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+# ---------------------------------------------------------------- the command line
+
+def git_repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    (repo / "deploy").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "deploy" / "pod.yaml").write_text(pod("p", extra="privileged: true"))
+    return repo
+
+
+def cli(*args, cwd, env_home, input=None):
+    env = dict(os.environ, XDG_CACHE_HOME=str(env_home))
+    return subprocess.run(_cli() + list(args), cwd=cwd, env=env, capture_output=True, input=input, timeout=120)
+
+
+def test_the_cache_lives_at_the_repository_top_and_git_ignores_it(tmp_path):
+    repo = git_repo(tmp_path)
+    first = cli("scan", "--format", "json", "pod.yaml", cwd=repo / "deploy", env_home=tmp_path / "h")
+    assert (repo / ".kubelint-cc-cache" / "CACHEDIR.TAG").is_file()
+    assert (repo / ".kubelint-cc-cache" / ".gitignore").read_text().splitlines()[-1] == "*"
+    status = subprocess.run(["git", "status", "--porcelain", "--ignored=no"], cwd=repo, capture_output=True, text=True)
+    assert ".kubelint-cc-cache" not in status.stdout
+    second = cli("scan", "--format", "json", "pod.yaml", cwd=repo / "deploy", env_home=tmp_path / "h")
+    assert first.stdout == second.stdout and first.returncode == second.returncode == 1
+
+
+def test_no_cache_and_stdin_write_nothing(tmp_path):
+    repo = git_repo(tmp_path)
+    proc = cli("scan", "--no-cache", "deploy/pod.yaml", cwd=repo, env_home=tmp_path / "h")
+    assert proc.returncode == 1 and not (repo / ".kubelint-cc-cache").exists()
+    proc = cli("scan", "-", cwd=repo, env_home=tmp_path / "h", input=pod("p").encode())
+    assert proc.returncode == 1 and not (repo / ".kubelint-cc-cache").exists()
+
+
+def test_cache_dir_in_the_config(tmp_path):
+    repo = git_repo(tmp_path)
+    (repo / ".kubelint-cc.yaml").write_text("cache-dir: build/lint-cache\n")
+    proc = cli("scan", "deploy", cwd=repo, env_home=tmp_path / "h")
+    assert proc.returncode == 1, proc.stderr
+    assert [p.name for p in (repo / "build" / "lint-cache").iterdir() if p.name.startswith("f-")]
+    assert not (repo / ".kubelint-cc-cache").exists()
+    (repo / ".kubelint-cc.yaml").write_text("cache-dir: 7\n")
+    proc = cli("scan", "deploy", cwd=repo, env_home=tmp_path / "h")
+    assert proc.returncode == 2 and b"cache-dir" in proc.stderr
+
+
+def test_a_valid_config_is_not_validated_again_but_an_invalid_one_always_is(tmp_path):
+    repo = git_repo(tmp_path)
+    (repo / ".kubelint-cc.yaml").write_text("pss:\n  level: baseline\n")
+    probe = ("import sys; from kubelint_cc import config; "
+             "config.load_config(None, ['deploy'], cache=True); print('jsonschema' in sys.modules)")
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "h"))
+    imported = [subprocess.run([sys.executable, "-c", probe], cwd=repo, env=env, capture_output=True,
+                               text=True).stdout.strip() for _ in range(2)]
+    assert imported == ["True", "False"]
+    (repo / ".kubelint-cc.yaml").write_text("pss:\n  level: baseline\n  levle: restricted\n")
+    for _ in range(2):
+        proc = cli("scan", "deploy", cwd=repo, env_home=tmp_path / "h")
+        assert proc.returncode == 2 and b"unknown key 'levle'" in proc.stderr
+
+
+def test_parallel_scans_share_a_cache(tmp_path):
+    """Two runs at once, each over 80 files (so both fork workers): every report is the
+    same as an uncached one, and a third run finds every file cached."""
+    repo = git_repo(tmp_path)
+    for i in range(80):
+        (repo / "deploy" / f"p{i:02}.yaml").write_text(pod(f"p{i}", extra="privileged: true" if i % 3 else ""))
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "h"), KUBELINT_CC_JOBS="2")
+    argv = _cli() + ["scan", "--format", "json", "deploy"]
+    plain = subprocess.run(argv + ["--no-cache"], cwd=repo, env=env, capture_output=True, timeout=120).stdout
+    runs = [subprocess.Popen(argv, cwd=repo, env=env, stdout=subprocess.PIPE) for _ in range(2)]
+    assert [r.communicate(timeout=120)[0] for r in runs] == [plain, plain]
+    (repo / "deploy" / "p05.yaml").write_text(pod("p5"))
+    again = subprocess.run(argv, cwd=repo, env=env, capture_output=True, timeout=120).stdout
+    assert again == subprocess.run(argv + ["--no-cache"], cwd=repo, env=env, capture_output=True,
+                                   timeout=120).stdout
