@@ -25,11 +25,24 @@ deleting the least recently used entries.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import sys
 import time
+
+# CPython's own BLAKE2 and SHA-256: `import hashlib` loads OpenSSL first, which costs a
+# one-file run a few milliseconds (5 % of what it must stay within).
+try:
+    from _blake2 import blake2b
+except ImportError:  # another Python
+    from hashlib import blake2b
+try:
+    from _sha256 import sha256  # Python 3.11
+except ImportError:
+    try:
+        from _sha2 import sha256  # 3.12+
+    except ImportError:
+        from hashlib import sha256
 
 NAME = ".kubelint-cc-cache"
 MAGIC = b"kubelint-cc cache 1\n"  # format version: any other first line is not an entry
@@ -40,14 +53,14 @@ PRUNE_EVERY = 256  # writes between prunes, on average (a prune lists the whole 
 TOUCH_AFTER = 24 * 3600  # a hit older than this is touched, so pruning keeps what is used
 STALE_TEMP = 3600  # a temporary file this old was left by a run that crashed
 OURS = (".gitignore", "CACHEDIR.TAG")
-ENTRY = re.compile(r"[cfn]-[0-9a-f]{40}")
+ENTRY = re.compile(r"[cfmn]-[0-9a-f]{40}")
 CACHEDIR_TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
                 "# This file is a cache directory tag created by kubelint-cc.\n"
                 "# For information about cache directory tags see https://bford.info/cachedir/\n")
 
 
 def digest(*parts: bytes) -> bytes:
-    h = hashlib.blake2b(digest_size=20)
+    h = blake2b(digest_size=20)
     for part in parts:
         h.update(len(part).to_bytes(8, "little"))  # length-prefixed: no two part lists collide
         h.update(part)
@@ -56,7 +69,7 @@ def digest(*parts: bytes) -> bytes:
 
 def text_digest(text: str) -> bytes:
     # surrogatepass: UTF-16 input can decode to lone surrogates, which must hash too
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).digest()
+    return blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).digest()
 
 
 def _code_files() -> list[str]:
@@ -188,7 +201,7 @@ class Store:
                 pass
 
     def _mac(self, name: str, payload: bytes) -> bytes:
-        h = hashlib.blake2b(key=self.secret, digest_size=MAC_SIZE)
+        h = blake2b(key=self.secret, digest_size=MAC_SIZE)
         h.update(name.encode("ascii"))
         h.update(payload)
         return h.digest()
@@ -233,8 +246,9 @@ class Store:
 
 
 def _equal(a: bytes, b: bytes) -> bool:
-    import hmac
-    return hmac.compare_digest(a, b)
+    # Not hmac.compare_digest (its import loads OpenSSL): a timing side channel needs an
+    # attacker who can make one run compare many guesses, and a scan compares each entry once.
+    return a == b
 
 
 def _remove(path: str) -> None:
@@ -245,6 +259,28 @@ def _remove(path: str) -> None:
 
 
 _OPEN: dict[str, Store | None] = {}
+_ACTIVE: list = []  # the store this run's scan uses (set by open_store), for memo()
+
+
+def memo(name: bytes, build):
+    """build(), kept in this run's cache (if any) for as long as kubelint-cc is unchanged:
+    for values made from the package alone, such as the SARIF rule descriptors (parsing 68
+    rule files and rendering their help costs a one-file run more than its scan).  The
+    value must be marshal-able."""
+    import marshal
+    store = _ACTIVE[-1] if _ACTIVE else None
+    if store is None:
+        return build()
+    key = store.key(b"memo", name)
+    payload = store.get("m", key)
+    if payload is not None:
+        try:
+            return marshal.loads(payload)
+        except (ValueError, TypeError, EOFError):
+            pass
+    value = build()
+    store.put("m", key, marshal.dumps(value))
+    return value
 
 
 def open_store(directory: str) -> Store | None:
@@ -254,6 +290,7 @@ def open_store(directory: str) -> Store | None:
     directory = os.path.abspath(directory)
     if directory not in _OPEN:
         _OPEN[directory] = _open(directory)
+    _ACTIVE[:] = [_OPEN[directory]]
     return _OPEN[directory]
 
 

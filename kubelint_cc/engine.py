@@ -78,11 +78,10 @@ class Finding:
         return self.fingerprint_with(repo_relative(self.file))
 
     def fingerprint_with(self, file_key: str) -> str:
-        import hashlib
         key = "\0".join(str(x) for x in (file_key.replace(os.sep, "/"), self.object.get("kind"),
                                           self.object.get("namespace"), self.object.get("name"),
                                           self.control or self.rule, self.rule, self.path))
-        return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+        return cache.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
     def as_dict(self) -> dict:
         d = {"rule": self.rule, "control": self.control, "level": self.level, "severity": self.severity,

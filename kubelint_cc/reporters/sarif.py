@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from urllib.parse import quote
 
-from kubelint_cc import __version__, catalog
+from kubelint_cc import __version__, cache
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/kubelint-cc/kubelint-cc"
@@ -27,14 +27,41 @@ STDIN_URI = "stdin"
 
 
 def render(result, stream) -> None:
-    json.dump(to_json(build(result)), stream, indent=2)
-    stream.write("\n")
+    log = to_json(build(result))
+    rules = log["runs"][0]["tool"]["driver"]["rules"]
+    if len(rules) != len(_descriptor_list()):  # placeholders for unknown rules: written as they are
+        json.dump(log, stream, indent=2)
+        stream.write("\n")
+        return
+    # The rules (every rule's documentation: most of a small log) are the same in every log
+    # of this kubelint-cc, and an indented dump runs json's pure-Python encoder: they are
+    # written once, kept in the cache, and put in the slot left for them.
+    log["runs"][0]["tool"]["driver"]["rules"] = RULES_SLOT
+    head, tail = json.dumps(log, indent=2).split(json.dumps(RULES_SLOT), 1)
+    stream.write(head + cache.memo(b"sarif rules text", _rules_text) + tail + "\n")
+
+
+RULES_SLOT = "\0rules\0"  # no string of a real log holds a NUL: json writes it as \u0000
+RULES_DEPTH = 5  # the rules list is at log.runs[0].tool.driver.rules
+
+
+def _rules_text() -> str:
+    text = json.dumps(to_json(_descriptor_list()), indent=2)
+    return text.replace("\n", "\n" + "  " * RULES_DEPTH)
+
+
+_DESCRIPTORS: list = []  # this process's copy
+
+
+def _descriptor_list() -> list[dict]:
+    if not _DESCRIPTORS:
+        _DESCRIPTORS.extend(cache.memo(b"sarif rule descriptors", _descriptors))
+    return list(_DESCRIPTORS)
 
 
 def build(result) -> dict:
-    rules = catalog.rules()
-    descriptors = [_descriptor(r) for r in rules]
-    index = {r.id: i for i, r in enumerate(rules)}
+    descriptors = _descriptor_list()
+    index = {d["id"]: i for i, d in enumerate(descriptors)}
     for f in result.findings:  # a rule without a catalog entry still needs a descriptor
         if f.rule not in index:
             index[f.rule] = len(descriptors)
@@ -58,7 +85,13 @@ def build(result) -> dict:
 
 # ---------------------------------------------------------------- rules
 
-def _descriptor(rule: catalog.Rule) -> dict:
+def _descriptors() -> list[dict]:
+    from kubelint_cc import catalog
+    return [_descriptor(r) for r in catalog.rules()]
+
+
+def _descriptor(rule) -> dict:
+    from kubelint_cc import catalog
     properties = {"tags": list(rule.tags), "precision": rule.precision}
     if rule.security_severity:
         properties["security-severity"] = rule.security_severity
