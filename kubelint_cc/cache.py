@@ -28,7 +28,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import time
 
 # CPython's own BLAKE2 and SHA-256: `import hashlib` loads OpenSSL first, which costs a
 # one-file run a few milliseconds (5 % of what it must stay within).
@@ -47,13 +46,10 @@ except ImportError:
 NAME = ".kubelint-cc-cache"
 MAGIC = b"kubelint-cc cache 1\n"  # format version: any other first line is not an entry
 MAC_SIZE = 32
-MAX_BYTES = 128 * 1024 * 1024  # total size of entries; pruning brings it to PRUNE_TO of this
-PRUNE_TO = 0.75
-PRUNE_EVERY = 256  # writes between prunes, on average (a prune lists the whole directory)
-TOUCH_AFTER = 24 * 3600  # a hit older than this is touched, so pruning keeps what is used
-STALE_TEMP = 3600  # a temporary file this old was left by a run that crashed
+MAX_BYTES = 128 * 1024 * 1024  # all entries together; each bucket keeps its share, dropping the oldest
+BUCKETS = 256
 OURS = (".gitignore", "CACHEDIR.TAG")
-ENTRY = re.compile(r"[cfmn]-[0-9a-f]{40}")
+ENTRY = re.compile(r"b-[0-9a-f]{2}(\.tmp-[0-9]+)?")  # a bucket, or one being written
 CACHEDIR_TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
                 "# This file is a cache directory tag created by kubelint-cc.\n"
                 "# For information about cache directory tags see https://bford.info/cachedir/\n")
@@ -152,102 +148,100 @@ def _secret() -> bytes | None:
 
 
 class Store:
-    """One cache directory.  Every method swallows OSError: a cache that cannot be read
-    or written costs a rescan, never a failed run."""
+    """One cache directory.  Entries live in BUCKETS files (by the first byte of their key):
+    creating a file costs this kind of filesystem 0.1-0.3 ms of CPU, so a file per entry
+    cost a cold scan of 2,500 files up to a second; buckets are read when first needed and
+    written back, merged with what is on disk by then, at flush().  Every method swallows
+    OSError: a cache that cannot be read or written costs a rescan, never a failed run."""
 
     def __init__(self, directory: str, secret: bytes):
         self.directory = directory
         self.secret = secret
         self.code = code_digest()
         self.hits: list[str] = []  # names of files answered from the cache (in this process)
-        self.written = 0
+        self._buckets: dict[int, dict] = {}  # bucket -> {entry name: payload}, as read
+        self._pending: dict[int, dict] = {}  # bucket -> {entry name: payload}, to write
 
     # -- entries
     def get(self, kind: str, key: bytes) -> bytes | None:
-        name = f"{kind}-{key.hex()}"
-        path = os.path.join(self.directory, name)
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-                mtime = os.fstat(f.fileno()).st_mtime
-        except OSError:
-            return None
-        head = len(MAGIC) + MAC_SIZE
-        if len(data) < head or not data.startswith(MAGIC):
-            return None
-        payload = data[head:]
-        if not _equal(data[len(MAGIC):head], self._mac(name, payload)):
-            return None  # truncated, garbled, or not written by this user's kubelint-cc
-        if time.time() - mtime > TOUCH_AFTER:
-            try:
-                os.utime(path)
-            except OSError:
-                pass
-        return payload
+        pending = self._pending.get(key[0])
+        name = kind.encode() + key
+        if pending is not None and name in pending:
+            return pending[name]
+        return self._bucket(key[0]).get(name)
 
     def put(self, kind: str, key: bytes, payload: bytes) -> None:
-        name = f"{kind}-{key.hex()}"
-        tmp = os.path.join(self.directory, f".tmp-{name}-{os.getpid()}")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            with os.fdopen(fd, "wb") as f:
-                f.write(MAGIC + self._mac(name, payload) + payload)
-            os.replace(tmp, os.path.join(self.directory, name))  # atomic: a reader sees all or nothing
-            self.written += 1
-        except OSError:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+        self._pending.setdefault(key[0], {})[kind.encode() + key] = payload
 
-    def _mac(self, name: str, payload: bytes) -> bytes:
+    def _path(self, bucket: int) -> str:
+        return os.path.join(self.directory, f"b-{bucket:02x}")
+
+    def _bucket(self, bucket: int) -> dict:
+        if bucket not in self._buckets:
+            self._buckets[bucket] = self._read(bucket)
+        return self._buckets[bucket]
+
+    def _read(self, bucket: int) -> dict:
+        """A bucket's entries; {} when it is missing, truncated, garbled or not ours."""
+        import marshal
+        try:
+            with open(self._path(bucket), "rb") as f:
+                data = f.read()
+        except OSError:
+            return {}
+        head = len(MAGIC) + MAC_SIZE
+        body = data[head:]
+        if not data.startswith(MAGIC) or not _equal(data[len(MAGIC):head], self._mac(bucket, body)):
+            return {}  # marshal is only ever given bytes this user's kubelint-cc wrote
+        try:
+            entries = marshal.loads(body)
+        except (ValueError, TypeError, EOFError):
+            return {}
+        return entries if isinstance(entries, dict) else {}
+
+    def flush(self) -> None:
+        """Writes the buckets with new entries: what is on disk now (another run may have
+        written since we read), plus ours, the oldest dropped past the bucket's share of
+        MAX_BYTES; to a temporary file renamed into place, so no reader sees half a bucket.
+        Two runs writing one bucket at once: the last one wins, the other's entries are lost
+        (a miss next time), none is ever damaged."""
+        import marshal
+        pending, self._pending = self._pending, {}
+        for bucket, new in pending.items():
+            entries = self._read(bucket)
+            for name in new:
+                entries.pop(name, None)  # re-inserted last: the dict's order is the age
+            entries.update(new)
+            size = sum(len(k) + len(v) for k, v in entries.items())
+            for name in list(entries):
+                if size <= MAX_BYTES // BUCKETS:
+                    break
+                size -= len(name) + len(entries.pop(name))
+            self._buckets[bucket] = entries
+            body = marshal.dumps(entries)
+            tmp = f"{self._path(bucket)}.tmp-{os.getpid()}"
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(MAGIC + self._mac(bucket, body) + body)
+                os.replace(tmp, self._path(bucket))
+            except OSError:
+                _remove(tmp)
+
+    def _mac(self, bucket: int, body: bytes) -> bytes:
         h = blake2b(key=self.secret, digest_size=MAC_SIZE)
-        h.update(name.encode("ascii"))
-        h.update(payload)
+        h.update(MAGIC + bytes([bucket]))  # a bucket copied under another name does not check out
+        h.update(body)
         return h.digest()
 
     # -- keys
     def key(self, *parts: bytes) -> bytes:
         return digest(self.code, *parts)
 
-    # -- size
-    def maybe_prune(self, writes: int) -> None:
-        """Prunes with probability writes / PRUNE_EVERY: listing the directory on every
-        one-file run would cost more than the scan."""
-        if writes and int.from_bytes(os.urandom(4), "little") % PRUNE_EVERY < writes:
-            self.prune()
-
-    def prune(self, limit: int | None = None) -> None:
-        """Deletes the least recently used entries until they take up PRUNE_TO of `limit`
-        (MAX_BYTES); only files named like entries, or our temporary files, are touched."""
-        limit = MAX_BYTES if limit is None else limit
-        entries, total, now = [], 0, time.time()
-        try:
-            with os.scandir(self.directory) as it:
-                for e in it:
-                    try:
-                        st = e.stat(follow_symlinks=False)
-                    except OSError:
-                        continue
-                    if ENTRY.fullmatch(e.name):
-                        entries.append((st.st_mtime, e.name, st.st_size))
-                        total += st.st_size
-                    elif e.name.startswith(".tmp-") and now - st.st_mtime > STALE_TEMP:
-                        _remove(e.path)
-        except OSError:
-            return
-        if total <= limit:
-            return
-        for _, name, size in sorted(entries):
-            if total <= limit * PRUNE_TO:
-                break
-            _remove(os.path.join(self.directory, name))
-            total -= size
-
 
 def _equal(a: bytes, b: bytes) -> bool:
     # Not hmac.compare_digest (its import loads OpenSSL): a timing side channel needs an
-    # attacker who can make one run compare many guesses, and a scan compares each entry once.
+    # attacker who can make one run compare many guesses, and a scan compares each bucket once.
     return a == b
 
 
@@ -301,7 +295,7 @@ def _open(directory: str) -> Store | None:
             return None
         os.makedirs(directory, exist_ok=True)  # exist_ok: another run may be making it too
         if not os.path.isfile(tag):
-            if not all(n in OURS or ENTRY.fullmatch(n) or n.startswith(".tmp-") for n in os.listdir(directory)):
+            if not all(n in OURS or ENTRY.fullmatch(n) for n in os.listdir(directory)):
                 return None  # someone else's directory: we would write (and prune) in it
             for name, text in ((".gitignore", "# Created by kubelint-cc: nothing here belongs in git.\n*\n"),
                                ("CACHEDIR.TAG", CACHEDIR_TAG)):
@@ -310,7 +304,12 @@ def _open(directory: str) -> Store | None:
     except OSError:
         return None
     secret = _secret()
-    return Store(directory, secret) if secret is not None else None
+    if secret is None:
+        return None
+    import atexit
+    store = Store(directory, secret)
+    atexit.register(store.flush)  # what a run learnt besides its scan (config verdict, memo)
+    return store
 
 
 # ---------------------------------------------------------------- what entries hold

@@ -161,6 +161,7 @@ class Result:
         if findings:
             self.sink(findings)
     baseline_stats: dict | None = None  # {"matched", "new", "stale"} when --baseline is used
+    entry: tuple | None = None  # (key, payload): this one file's result, for the cache
 
 
 def format_path(path: Iterable) -> str:
@@ -262,15 +263,18 @@ class Scanner:
         parts = self._scan_parallel(todo, texts, jobs) if jobs > 1 else None
         for i, src in enumerate(sources):
             if i in cached:
-                _merge(result, cached[i])
+                part = cached[i]
             elif parts is not None:
-                _merge(result, next(parts))
+                part = next(parts)
             else:
-                _merge(result, self._scan_part(src, texts.pop(src.name, None), stdin))
+                part = self._scan_part(src, texts.pop(src.name, None), stdin)
+            if store is not None and part.entry is not None:  # stored here: a worker's store is its own copy
+                store.put("f", *part.entry)
+            _merge(result, part)
             if progress is not None:  # here in the parent, never in a worker: one bar, one writer
                 progress.advance()
         if store is not None:
-            store.maybe_prune(len(todo))
+            store.flush()
         return result
 
     def _settings(self) -> bytes:
@@ -309,7 +313,7 @@ class Scanner:
         payload = cache.dump_result(part, used) if store is not None else None
         if payload is not None:
             key = store.key(self._settings(), src.name.encode("utf-8", "surrogatepass"), cache.text_digest(text))
-            store.put("f", key, payload)
+            part.entry = (key, payload)
         return part
 
     def _scan_source(self, src: load.Source, text: str | None, result: Result, stdin: Any = None) -> None:

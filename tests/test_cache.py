@@ -144,7 +144,7 @@ def test_an_edited_kubelint_cc_file_invalidates_everything(tree, monkeypatch):
     assert scan(tree)[1] == []
 
 
-def entries(tree: Path, directory: str = "cache") -> list[Path]:
+def buckets(tree: Path, directory: str = "cache") -> list[Path]:
     return sorted(p for p in (tree.parent / directory).iterdir() if cache.ENTRY.fullmatch(p.name))
 
 
@@ -152,7 +152,8 @@ def entries(tree: Path, directory: str = "cache") -> list[Path]:
 def test_a_damaged_entry_is_ignored_and_rebuilt(tree, damage):
     plain, _ = scan(tree, cached=False)
     scan(tree)
-    for entry in entries(tree):
+    assert buckets(tree)
+    for entry in buckets(tree):
         data = entry.read_bytes()
         entry.write_bytes({"truncated": data[:-1], "empty": b"", "garbage": os.urandom(len(data)),
                            "header only": cache.MAGIC,
@@ -163,24 +164,25 @@ def test_a_damaged_entry_is_ignored_and_rebuilt(tree, damage):
 
 
 def test_an_entry_written_with_another_secret_is_not_trusted(tree, monkeypatch, tmp_path):
-    """A pull request can commit .kubelint-cc-cache entries: with everything in a key public,
-    a forged entry could hide a file's findings.  Entries are MACed with a secret outside the
+    """A pull request can commit .kubelint-cc-cache: with everything in a key public, a
+    forged entry could hide a file's findings.  Buckets are MACed with a secret outside the
     repository, so one made elsewhere is just a miss."""
     plain, _ = scan(tree, cached=False)
+    assert "pss-privileged" in plain
+    privileged = (tree / "a.yaml").read_text()
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "attacker"))
-    (tree / "a.yaml").write_text(pod("a"))  # the attacker caches a clean a.yaml ...
+    (tree / "a.yaml").write_text(pod("a"))  # the attacker scans an a.yaml without privileged ...
     scan(tree)
-    forged = {p.name: p.read_bytes() for p in entries(tree)}
-    (tree / "a.yaml").write_text(pod("a", extra="privileged: true"))
+    store = cache.open_store(str(tree.parent / "cache"))
+    settings, name = Scanner(Options(config=Config()))._settings(), str(tree / "a.yaml").encode()
+    forged = store.get("f", store.key(settings, name, cache.text_digest(pod("a"))))
+    store.put("f", store.key(settings, name, cache.text_digest(privileged)), forged)
+    store.flush()  # ... and commits its verdict under the key of the privileged a.yaml
+    (tree / "a.yaml").write_text(privileged)
+    hidden, hits = scan(tree)
+    assert hits == ALL and "pss-privileged" not in hidden  # with the attacker's secret, it would work
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "victim"))
-    scan(tree, directory="victim")
-    mine = {p.name for p in entries(tree, "victim")}
-    [clean] = set(forged) - mine
-    [privileged] = mine - set(forged)
-    forged[privileged] = forged.pop(clean)  # ... and commits it under the privileged a.yaml's key
-    for name, data in forged.items():  # (and every other entry too)
-        (tree.parent / "victim" / name).write_bytes(data)
-    warm, hits = scan(tree, directory="victim")
+    warm, hits = scan(tree)
     assert hits == [] and warm == plain
 
 
@@ -197,16 +199,20 @@ def test_results_that_depend_on_the_machine_are_not_kept(tree, monkeypatch):
 
 def test_prune_removes_the_least_recently_used_entries_and_nothing_else(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(cache, "MAX_BYTES", cache.BUCKETS * 6 * 1021)  # 6 entries of 1,021 bytes a bucket
     store = cache._open(str(tmp_path / "cache"))
-    for i in range(10):
-        store.put("f", bytes([i]) * 20, b"x" * 1000)
-        os.utime(tmp_path / "cache" / f"f-{(bytes([i]) * 20).hex()}", (1000 + i, 1000 + i))
+    keys = [bytes([7, i]) * 10 for i in range(10)]  # all in bucket 7
+    for i, key in enumerate(keys):
+        store.put("f", key, b"x" * 1000)
+        if i in (3, 8):
+            store.flush()
+    store.flush()
+    assert [store.get("f", k) is not None for k in keys] == [False] * 4 + [True] * 6
     (tmp_path / "cache" / "notes.txt").write_text("not ours")
-    size = len(cache.MAGIC) + cache.MAC_SIZE + 1000
-    store.prune(limit=8 * size)  # over the limit: pruned to 75 % of it, 6 entries
-    left = sorted(p.name for p in (tmp_path / "cache").iterdir())
-    assert left == sorted([".gitignore", "CACHEDIR.TAG", "notes.txt"]
-                          + [f"f-{(bytes([i]) * 20).hex()}" for i in range(4, 10)])
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [".gitignore", "CACHEDIR.TAG", "b-07",
+                                                                       "notes.txt"]
+    fresh = cache.Store(str(tmp_path / "cache"), store.secret)  # as read by the next run
+    assert [fresh.get("f", k) is not None for k in keys] == [False] * 4 + [True] * 6
 
 
 def test_a_directory_that_is_not_a_cache_is_not_used(tmp_path, monkeypatch):
@@ -259,7 +265,7 @@ def test_cache_dir_in_the_config(tmp_path):
     (repo / ".kubelint-cc.yaml").write_text("cache-dir: build/lint-cache\n")
     proc = cli("scan", "deploy", cwd=repo, env_home=tmp_path / "h")
     assert proc.returncode == 1, proc.stderr
-    assert [p.name for p in (repo / "build" / "lint-cache").iterdir() if p.name.startswith("f-")]
+    assert [p.name for p in (repo / "build" / "lint-cache").iterdir() if p.name.startswith("b-")]
     assert not (repo / ".kubelint-cc-cache").exists()
     (repo / ".kubelint-cc.yaml").write_text("cache-dir: 7\n")
     proc = cli("scan", "deploy", cwd=repo, env_home=tmp_path / "h")
