@@ -302,3 +302,12 @@ def test_parallel_scans_share_a_cache(tmp_path):
     again = subprocess.run(argv, cwd=repo, env=env, capture_output=True, timeout=120).stdout
     assert again == subprocess.run(argv + ["--no-cache"], cwd=repo, env=env, capture_output=True,
                                    timeout=120).stdout
+
+
+def test_kubelint_cc_cache_dir_in_the_environment_wins(tmp_path):
+    repo = git_repo(tmp_path)
+    (repo / ".kubelint-cc.yaml").write_text("cache-dir: build/lint-cache\n")
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "h"), KUBELINT_CC_CACHE_DIR=str(tmp_path / "ci-cache"))
+    proc = subprocess.run(_cli() + ["scan", "deploy"], cwd=repo, env=env, capture_output=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert (tmp_path / "ci-cache" / "CACHEDIR.TAG").is_file() and not (repo / "build").exists()
