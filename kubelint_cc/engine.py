@@ -492,8 +492,8 @@ class Scanner:
             return []
 
     def _unknown_suppressions(self, ignores, root, prefix, name, result) -> None:
-        from kubelint_cc import catalog
         for where, unknown in suppress.unknown_names(ignores):
+            from kubelint_cc import catalog  # only for a misspelt name: it parses every rule file
             line, col = yamltree.locate(root, prefix + where)
             result.errors.append(load.LoadError(name, f"{suppress.ANNOTATION} annotation: "
                                                       f"{catalog.unknown_name(unknown)}", line, col))
