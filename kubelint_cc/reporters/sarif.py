@@ -25,17 +25,17 @@ STDIN_URI = "stdin"
 
 
 def render(result, stream) -> None:
-    log = to_json(build(result))
-    rules = log["runs"][0]["tool"]["driver"]["rules"]
-    if len(rules) != len(_descriptor_list()):  # placeholders for unknown rules: written as they are
-        json.dump(log, stream, indent=2)
+    log = build(result)
+    driver = log["runs"][0]["tool"]["driver"]
+    if len(driver["rules"]) != len(_descriptor_list()):  # placeholders for unknown rules: written as they are
+        json.dump(to_json(log), stream, indent=2)
         stream.write("\n")
         return
     # The rules (every rule's documentation: most of a small log) are the same in every log
     # of this kubelint-cc, and an indented dump runs json's pure-Python encoder: they are
     # written once, kept in the cache, and put in the slot left for them.
-    log["runs"][0]["tool"]["driver"]["rules"] = RULES_SLOT
-    head, tail = json.dumps(log, indent=2).split(json.dumps(RULES_SLOT), 1)
+    driver["rules"] = RULES_SLOT
+    head, tail = json.dumps(to_json(log), indent=2).split(json.dumps(RULES_SLOT), 1)
     stream.write(head + cache.memo(b"sarif rules text", _rules_text) + tail + "\n")
 
 
