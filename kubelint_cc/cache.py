@@ -47,7 +47,7 @@ NAME = ".kubelint-cc-cache"
 MAGIC = b"kubelint-cc cache 1\n"  # format version: any other first line is not an entry
 MAC_SIZE = 32
 MAX_BYTES = 128 * 1024 * 1024  # all entries together; each bucket keeps its share, dropping the oldest
-BUCKETS = 256
+BUCKETS = 64  # few enough that writing them is cheap, so a cold scan pays little for the cache
 OURS = (".gitignore", "CACHEDIR.TAG")
 ENTRY = re.compile(r"b-[0-9a-f]{2}(\.tmp-[0-9]+)?")  # a bucket, or one being written
 CACHEDIR_TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -150,7 +150,7 @@ def _secret() -> bytes | None:
 
 
 class Store:
-    """One cache directory.  Entries live in BUCKETS files (by the first byte of their key):
+    """One cache directory.  Entries live in BUCKETS files (by their key's first byte):
     creating a file costs this kind of filesystem 0.1-0.3 ms of CPU, so a file per entry
     cost a cold scan of 2,500 files up to a second; buckets are read when first needed and
     written back, merged with what is on disk by then, at flush().  Every method swallows
@@ -166,14 +166,14 @@ class Store:
 
     # -- entries
     def get(self, kind: str, key: bytes) -> bytes | None:
-        pending = self._pending.get(key[0])
+        pending = self._pending.get(key[0] % BUCKETS)
         name = kind.encode() + key
         if pending is not None and name in pending:
             return pending[name]
-        return self._bucket(key[0]).get(name)
+        return self._bucket(key[0] % BUCKETS).get(name)
 
     def put(self, kind: str, key: bytes, payload: bytes) -> None:
-        self._pending.setdefault(key[0], {})[kind.encode() + key] = payload
+        self._pending.setdefault(key[0] % BUCKETS, {})[kind.encode() + key] = payload
 
     def _path(self, bucket: int) -> str:
         return os.path.join(self.directory, f"b-{bucket:02x}")
