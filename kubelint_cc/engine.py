@@ -260,14 +260,17 @@ class Scanner:
             elif kept + len(text) <= TEXT_BUDGET:
                 texts[src.name] = text
                 kept += len(text)
-        # Only now, with every label known, can a cached verdict be checked against them.
-        cached = {i: part for i, d in digests.items() if (part := self._cached(sources[i].name, d)) is not None}
+        # Only now, with every label known, can a cached verdict be checked against them.  Hits
+        # are kept as their (compact) payloads, not as findings, and the buckets are let go.
+        cached = {i: payload for i, d in digests.items() if (payload := self._cached(sources[i].name, d)) is not None}
+        if store is not None:
+            store.forget()
         todo = [src for i, src in enumerate(sources) if i not in cached]
         jobs = _jobs(todo)
         parts = self._scan_parallel(todo, texts, jobs) if jobs > 1 else None
         for i, src in enumerate(sources):
             if i in cached:
-                part = cached[i]
+                part = cache.load_result(cached.pop(i), src.name)[1]
             elif parts is not None:
                 part = next(parts)
             else:
@@ -288,19 +291,18 @@ class Scanner:
             self._settings_key = cache.settings_key(self.options, self.config)
         return self._settings_key
 
-    def _cached(self, name: str, text_digest: bytes) -> Result | None:
-        """A file's result from the cache, if its text, settings and code are unchanged and the
-        namespace labels it was judged by are still the ones in force."""
+    def _cached(self, name: str, text_digest: bytes) -> bytes | None:
+        """A file's cache entry, if its text, settings and code are unchanged and the namespace
+        labels it was judged by are still the ones in force."""
         store = self.options.cache
-        entry = cache.load_result(store.get("f", store.key(self._settings(), name.encode("utf-8", "surrogatepass"),
-                                                           text_digest)), name)
-        if entry is None:
+        payload = store.get("f", store.key(self._settings(), name.encode("utf-8", "surrogatepass"), text_digest))
+        used = cache.load_used(payload)
+        if used is None:
             return None
-        used, part = entry
         if any((p := self._policy_for(ns)).level != level or p.minor != minor for ns, (level, minor) in used):
             return None  # a Namespace label changed in another file
         store.hits.append(name)
-        return part
+        return payload
 
     def _scan_part(self, src: load.Source, text: str | None, stdin: Any = None,
                    digest: bytes | None = None) -> Result:
