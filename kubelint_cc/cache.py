@@ -47,6 +47,7 @@ NAME = ".kubelint-cc-cache"
 MAGIC = b"kubelint-cc cache 1\n"  # format version: any other first line is not an entry
 MAC_SIZE = 32
 MAX_BYTES = 128 * 1024 * 1024  # all entries together; each bucket keeps its share, dropping the oldest
+PENDING_BYTES = 16 * 1024 * 1024  # new entries kept before the buckets are written
 BUCKETS = 64  # few enough that writing them is cheap, so a cold scan pays little for the cache
 OURS = (".gitignore", "CACHEDIR.TAG")
 ENTRY = re.compile(r"b-[0-9a-f]{2}(\.tmp-[0-9]+)?")  # a bucket, or one being written
@@ -174,6 +175,13 @@ class Store:
 
     def put(self, kind: str, key: bytes, payload: bytes) -> None:
         self._pending.setdefault(key[0] % BUCKETS, {})[kind.encode() + key] = payload
+        self._pending_bytes = getattr(self, "_pending_bytes", 0) + len(payload)
+        if self._pending_bytes > PENDING_BYTES:  # a cold scan of a big tree: memory stays bounded
+            self.flush()
+
+    def forget(self) -> None:
+        """Drops the buckets read so far (memory): a warm scan of a big tree has all of them."""
+        self._buckets.clear()
 
     def _path(self, bucket: int) -> str:
         return os.path.join(self.directory, f"b-{bucket:02x}")
@@ -208,7 +216,7 @@ class Store:
         Two runs writing one bucket at once: the last one wins, the other's entries are lost
         (a miss next time), none is ever damaged."""
         import marshal
-        pending, self._pending = self._pending, {}
+        pending, self._pending, self._pending_bytes = self._pending, {}, 0
         for bucket, new in pending.items():
             entries = self._read(bucket)
             for name in new:
@@ -384,6 +392,20 @@ def dump_result(part, used: dict) -> bytes | None:
     errors = tuple((e.file, e.message, e.line, e.column) for e in part.errors)
     return marshal.dumps((tuple(sorted(used.items())), part.files, part.documents, part.objects,
                           tuple(part.scanned), errors, findings, tuple(part.warnings)))
+
+
+def load_used(payload: bytes | None):
+    """The namespace policies a cached result was judged by, or None (no usable entry):
+    [(namespace, ((level, minor, mode), ...)), ...], every PSA mode that judged anything."""
+    if payload is None:
+        return None
+    import marshal
+    try:
+        used = marshal.loads(payload)[0]
+        return [(str(ns), tuple((str(level), int(minor), str(mode)) for level, minor, mode in policies))
+                for ns, policies in used]
+    except (ValueError, TypeError, EOFError, IndexError, KeyError):
+        return None
 
 
 def load_result(payload: bytes | None, name: str):

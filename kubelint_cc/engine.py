@@ -297,8 +297,11 @@ class Scanner:
             elif kept + len(text) <= TEXT_BUDGET:
                 texts[src.name] = text
                 kept += len(text)
-        # Only now, with every label known, can a cached verdict be checked against them.
-        cached = {i: part for i, d in digests.items() if (part := self._cached(sources[i].name, d)) is not None}
+        # Only now, with every label known, can a cached verdict be checked against them.  Hits
+        # are kept as their (compact) payloads, not as findings, and the buckets are let go.
+        cached = {i: payload for i, d in digests.items() if (payload := self._cached(sources[i].name, d)) is not None}
+        if store is not None:
+            store.forget()
         for i in cached:
             texts.pop(sources[i].name, None)
         todo = [src for i, src in enumerate(sources) if i not in cached]
@@ -307,7 +310,10 @@ class Scanner:
         try:
             for i, src in enumerate(sources):
                 if i in cached:
-                    part = cached[i]
+                    entry = cache.load_result(cached.pop(i), src.name)
+                    # (an entry whose policies read but whose findings do not: scanned here, as not in `todo`)
+                    part = entry[1] if entry is not None else \
+                        self._scan_part(src, texts.pop(src.name, None), stdin, digests[i], into=result)
                 elif parts is not None:
                     part = next(parts)
                 elif i in digests:  # its findings streamed into the result as it is scanned
@@ -344,19 +350,18 @@ class Scanner:
             self._settings_key = cache.settings_key(self.options, self.config)
         return self._settings_key
 
-    def _cached(self, name: str, text_digest: bytes) -> Result | None:
-        """A file's result from the cache, if its text, settings and code are unchanged and the
+    def _cached(self, name: str, text_digest: bytes) -> bytes | None:
+        """A file's cache entry, if its text, settings and code are unchanged and the
         namespace policies (every PSA mode) it was judged by are still the ones in force."""
         store = self.options.cache
-        entry = cache.load_result(store.get("f", store.key(self._settings(), name.encode("utf-8", "surrogatepass"),
-                                                           text_digest)), name)
-        if entry is None:
+        payload = store.get("f", store.key(self._settings(), name.encode("utf-8", "surrogatepass"), text_digest))
+        used = cache.load_used(payload)
+        if used is None:
             return None
-        used, part = entry
         if any(policy_key(self._policies_for(ns)) != policies for ns, policies in used):
             return None  # a Namespace label changed in another file
         store.hits.append(name)
-        return part
+        return payload
 
     def _scan_part(self, src: load.Source, text: str | None, stdin: Any = None,
                    digest: bytes | None = None, into: Result | None = None) -> Result:
