@@ -83,19 +83,24 @@ def cli():
               help="A value for the Helm charts scanned, as helm --set (repeatable).")
 @click.option("--chart", type=click.Path(file_okay=False), default=None, metavar="DIR",
               help="The chart a `helm template` stream on stdin came from, to map findings to template lines.")
+@click.option("--no-cache", is_flag=True,
+              help="Neither read nor write the cache of unchanged files' results (.kubelint-cc-cache).")
 def scan(paths, pss_level, pss_version, fmt, output, config_path, fail_on, baseline_path, write_baseline_path,
          do_fix, unsafe_fixes, show_suppressed, quiet, select, ignore, color, follow_external_symlinks, no_ignore,
-         admission_path, helm_values, helm_set, chart):
+         admission_path, helm_values, helm_set, chart, no_cache):
     """Scan files and directories (default: .); `-` reads stdin."""
     from kubelint_cc.engine import Options, Scanner
     from kubelint_cc.progress import Progress
 
     paths = list(paths)
-    cfg = _config(config_path, paths, select, ignore)
+    # stdin is never cached: there is no file whose next version could reuse the verdict
+    use_cache = not no_cache and any(p != "-" for p in paths or ["."])
+    cfg = _config(config_path, paths, select, ignore, cache=use_cache)
     options = Options(level=pss_level, version=pss_version, config=cfg,
                       follow_external_symlinks=follow_external_symlinks,
                       gitignore=not no_ignore, admission=_admission(admission_path, cfg),
-                      helm_values=list(helm_values), helm_set=list(helm_set), chart=chart)
+                      helm_values=list(helm_values), helm_set=list(helm_set), chart=chart,
+                      cache=_cache_store(cfg, paths) if use_cache else None)
     if do_fix:
         from kubelint_cc import fix
         fix.fix_paths([p for p in paths if p != "-"] or ["."], write=True, unsafe=unsafe_fixes,
@@ -168,23 +173,28 @@ def _names(values) -> list[str]:
     return [n.strip() for v in values for n in v.split(",") if n.strip()]
 
 
-def _config(config_path, paths: list, select=(), ignore=()):
+def _config(config_path, paths: list, select=(), ignore=(), cache: bool = False):
     """The config file's settings, with --select replacing its select and --ignore adding to
     its ignore; every name must be a rule id or control."""
-    from kubelint_cc import catalog
     from kubelint_cc import config as config_mod
     try:
-        cfg = config_mod.load_config(config_path, paths)
+        cfg = config_mod.load_config(config_path, paths, cache=cache)
     except config_mod.ConfigError as e:
         _fail(str(e))
     for option, values in (("--select", select), ("--ignore", ignore)):
         for name in _names(values):
+            from kubelint_cc import catalog  # only when names are given: it parses every rule file
             if name not in catalog.known_names():
                 _fail(f"{option}: {catalog.unknown_name(name)}")
     if select:
         cfg.select = _names(select)
     cfg.ignore = cfg.ignore + _names(ignore)
     return cfg
+
+
+def _cache_store(cfg, paths: list):
+    from kubelint_cc import cache
+    return cache.open_store(cache.location(cfg.path, cfg.cache_dir, paths))
 
 
 def use_colour(choice: str, stream) -> bool:

@@ -47,6 +47,7 @@ class Config:
     workloads: tuple = ()  # (expand.Declared, ...): pod-carrying kinds beyond the built-in table
     helm_values: list = field(default_factory=list)  # values files for every chart, relative to the config
     helm_set: list = field(default_factory=list)  # key=value, as helm --set
+    cache_dir: str | None = None  # cache-dir, relative to the config file's directory
 
     @property
     def root(self) -> str:
@@ -171,7 +172,10 @@ def _toml_locate(text: str, steps: list) -> tuple[int, int] | None:
     return text.count("\n", 0, found) + 1, found - line_start + 1
 
 
-def load_config(explicit: str | None, paths: list[str]) -> Config:
+def load_config(explicit: str | None, paths: list[str], cache: bool = False) -> Config:
+    """The config for a scan of `paths`.  With `cache`, a config found valid before (same
+    content, same kubelint-cc) is not validated again: jsonschema alone costs a one-file
+    run more than the rest of kubelint-cc's imports and the scan together."""
     path = explicit or discover(paths)
     if path is None:
         return Config()
@@ -187,9 +191,28 @@ def load_config(explicit: str | None, paths: list[str]) -> Config:
     else:
         data, root = _load_yaml(path)
         where = lambda p: _yaml_where(path, root, p)
-    _validate(data, where)
-    _check_names(data or {}, where)
+    verdict = _verdict_cache(path, data, paths) if cache else None
+    if verdict is None or verdict[0].get("c", verdict[1]) != VALID:
+        _validate(data, where)
+        _check_names(data or {}, where)
+        if verdict is not None:
+            verdict[0].put("c", verdict[1], VALID)
     return _build(path, data or {})
+
+
+VALID = b"valid"
+
+
+def _verdict_cache(path: str, data: Any, paths: list[str]):
+    """(store, key) where a verdict on this config's data is cached, or None.  The key is the
+    data's repr (the same for any two configs that validate alike, YAML or TOML) and the code
+    digest, which covers config.schema.json and the rule catalog that names are checked in."""
+    from kubelint_cc import cache
+    setting = data.get("cache-dir") if isinstance(data, dict) else None
+    store = cache.open_store(cache.location(path, setting if isinstance(setting, str) else None, paths))
+    if store is None:
+        return None
+    return store, store.key(b"config", repr(data).encode("utf-8", "surrogatepass"))
 
 
 def _check_names(data: dict, where) -> None:
@@ -301,6 +324,7 @@ def _build(path: str, data: dict) -> Config:
         helm_values=[os.path.join(os.path.dirname(os.path.abspath(path)), v)
                      for v in data.get("helm", {}).get("values", [])],
         helm_set=list(data.get("helm", {}).get("set", [])),
+        cache_dir=data.get("cache-dir"),
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ruamel.yaml.nodes import ScalarNode, SequenceNode
 
-from kubelint_cc import defaults, expand, kyverno, load, suppress, validate, yamltree
+from kubelint_cc import cache, defaults, expand, kyverno, load, suppress, validate, yamltree
 from kubelint_cc.checks import kata_rules, placement, pss
 from kubelint_cc.checks.rule import Hit
 from kubelint_cc.excerpt import clip, excerpt
@@ -83,11 +83,10 @@ class Finding:
         return self.fingerprint_with(repo_relative(self.file))
 
     def fingerprint_with(self, file_key: str) -> str:
-        import hashlib
         key = "\0".join(str(x) for x in (file_key.replace(os.sep, "/"), self.object.get("kind"),
                                           self.object.get("namespace"), self.object.get("name"),
                                           self.control or self.rule, self.rule, self.path))
-        return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+        return cache.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
     def as_dict(self) -> dict:
         d = {"rule": self.rule, "control": self.control, "level": self.level, "severity": self.severity,
@@ -139,6 +138,7 @@ class Options:
     helm_values: list = field(default_factory=list)  # --helm-values FILE, after the config's helm.values
     helm_set: list = field(default_factory=list)  # --helm-set key=value, after the config's helm.set
     chart: str | None = None  # --chart DIR: the chart a `helm template` stream on stdin came from
+    cache: Any = None  # kubelint_cc.cache.Store: results of unchanged files (None: no cache)
 
 
 @dataclass
@@ -171,6 +171,7 @@ class Result:
             self.sink(findings)
     baseline_stats: dict | None = None  # {"matched", "new", "stale"} when --baseline is used
     warnings: list = field(default_factory=list)  # said once on stderr; no effect on the exit code
+    entry: tuple | None = None  # (key, payload): this one file's result, for the cache
 
 
 def format_path(path: Iterable) -> str:
@@ -200,6 +201,8 @@ class Scanner:
         self.namespaces: dict[str, dict[str, tuple]] = {}  # namespace -> mode -> (level, minor) from its labels
         self.origins: dict[str, Any] = {}  # rendered source -> render.origin.Rendered
         self._told_no_renderer = False
+        # while a file is scanned for the cache: namespace -> its policies ((level, minor, mode), ...)
+        self.used: dict | None = None
 
     # -- PSS level and version for an object, in each PSA mode (README: "Which level applies")
     def policy_for(self, namespace: str) -> Policy:
@@ -210,6 +213,12 @@ class Scanner:
         Each level and version: the command-line flag (enforce only), else the namespace's
         label, else the admission configuration's default, else (enforce only) the config
         file, else restricted / latest."""
+        out = self._policies_for(namespace)
+        if self.used is not None:  # what the file's verdict depends on beyond its own text
+            self.used[namespace] = policy_key(out)
+        return out
+
+    def _policies_for(self, namespace: str) -> list[Policy]:
         labels = self.namespaces.get(namespace, {})
         defaults = self.options.admission.defaults if self.options.admission else {}
         out = []
@@ -236,24 +245,27 @@ class Scanner:
         return out
 
     def learn_namespace(self, data: dict) -> None:
-        meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-        name = meta.get("name")
-        labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
-        if not isinstance(name, str):
-            return
-        modes = {}
-        for mode in MODES:
-            key = LABEL + mode
-            if key not in labels and key + "-version" not in labels:
-                continue
-            level = labels.get(key, "privileged")
-            # PSA: an invalid level fails closed (restricted); an invalid version means latest.
-            if level not in ("privileged", pss.BASELINE, pss.RESTRICTED):
-                level = pss.RESTRICTED
-            minor = parse_version(str(labels.get(key + "-version", "latest")))
-            modes[mode] = (level, pss.LATEST_MINOR if minor is None else minor)
-        if modes:
-            self.namespaces[name] = modes
+        learned = namespace_labels(data)
+        if learned is not None:
+            self.namespaces[learned[0]] = {mode: (level, minor) for mode, level, minor in learned[1]}
+
+    def _learn_namespaces(self, name: str, text: str) -> None:
+        """The PSA labels of the Namespaces in a file (from the cache when the file is unchanged)."""
+        store = self.options.cache
+        key = store.key(b"namespaces", name.encode("utf-8", "surrogatepass"), cache.text_digest(text)) \
+            if store is not None else None
+        learned = cache.load_namespaces(store.get("n", key)) if key is not None else None
+        if learned is None:
+            learned = []
+            for node in self._compose(name, text, None):
+                if yamltree.top_scalar(node, "kind") == "Namespace":
+                    data = yamltree.to_data(node)
+                    if isinstance(data, dict) and (labels := namespace_labels(data)) is not None:
+                        learned.append(labels)
+            if key is not None:
+                store.put("n", key, cache.dump_namespaces(learned))
+        for ns, modes in learned:
+            self.namespaces[ns] = {mode: (level, minor) for mode, level, minor in modes}
 
     # -- scanning
     def scan(self, paths: list[str], stdin: Any = None, exclude: Callable | None = None,
@@ -269,25 +281,135 @@ class Scanner:
         if progress is not None:
             progress.start(len(sources))
         texts = {}
+        kept = 0  # characters of other texts kept, up to TEXT_BUDGET, so as not to read them twice
+        store = self.options.cache
+        digests: dict[int, bytes] = {}  # source index -> text digest, for the files the cache may answer
         # Namespace labels set the policy for every workload in the scan, wherever it sits.
-        for src in sources:
+        for i, src in enumerate(sources):
             text = self._read(src, result, stdin, report=False)
-            if text is not None and "Namespace" in text and NAMESPACE_KIND.search(text):
+            if text is None:
+                continue
+            if store is not None and self._cacheable(src, len(text)):
+                digests[i] = cache.text_digest(text)
+            if "Namespace" in text and NAMESPACE_KIND.search(text):
                 texts[src.name] = text
-                for node in self._compose(src.name, text, None):
-                    if yamltree.top_scalar(node, "kind") == "Namespace":
-                        data = yamltree.to_data(node)
-                        if isinstance(data, dict):
-                            self.learn_namespace(data)
-        jobs = _jobs(sources)
-        if jobs > 1:
-            self._scan_parallel(sources, texts, result, jobs, progress)
-            return result
-        for src in sources:
-            self._scan_source(src, texts.pop(src.name, None), result, stdin)
-            if progress is not None:
-                progress.advance()
+                self._learn_namespaces(src.name, text)
+            elif kept + len(text) <= TEXT_BUDGET:
+                texts[src.name] = text
+                kept += len(text)
+        # Only now, with every label known, can a cached verdict be checked against them.  Hits
+        # are kept as their (compact) payloads, not as findings, and the buckets are let go.
+        cached = {i: payload for i, d in digests.items() if (payload := self._cached(sources[i].name, d)) is not None}
+        if store is not None:
+            store.forget()
+        for i in cached:
+            texts.pop(sources[i].name, None)
+        todo = [src for i, src in enumerate(sources) if i not in cached]
+        jobs = _jobs(todo)
+        parts = self._scan_parallel(todo, texts, jobs) if jobs > 1 else None
+        try:
+            for i, src in enumerate(sources):
+                if i in cached:
+                    entry = cache.load_result(cached.pop(i), src.name)
+                    # (an entry whose policies read but whose findings do not: scanned here, as not in `todo`)
+                    part = entry[1] if entry is not None else \
+                        self._scan_part(src, texts.pop(src.name, None), stdin, digests[i], into=result)
+                elif parts is not None:
+                    part = next(parts)
+                elif i in digests:  # its findings streamed into the result as it is scanned
+                    part = self._scan_part(src, texts.pop(src.name, None), stdin, digests[i], into=result)
+                else:  # no cache for it: scanned straight into the result, its findings streamed
+                    part = src
+                if isinstance(part, load.Source):  # a big file (or one not cached): streamed, never held whole
+                    self._scan_source(part, texts.pop(part.name, None), result, stdin)
+                else:
+                    if store is not None and part.entry is not None:  # stored here: a worker's store is its own copy
+                        store.put("f", *part.entry)
+                    _merge(result, part)
+                if progress is not None:  # here in the parent, never in a worker: one bar, one writer
+                    progress.advance()
+        finally:
+            if parts is not None:
+                parts.close()  # stops the workers, also when the loop was left early
+        if store is not None:
+            store.flush()
         return result
+
+    def _cacheable(self, src: load.Source, size: int) -> bool:
+        """Whether a file's result may be kept: not stdin (no next version to reuse it), not a
+        rendered chart or kustomization, nor a file that one places in a namespace (their
+        findings depend on files, values and renderers outside the key), nor a big file (its
+        findings are streamed, never held whole)."""
+        return (self.options.cache is not None and src.name != load.STDIN and src.data is None
+                and src.render is None and src.namespace is None and src.name not in self.origins
+                and size < LOCAL_BYTES)
+
+    def _settings(self) -> bytes:
+        """What, besides a file's text and name, its findings depend on (bar namespace labels)."""
+        if getattr(self, "_settings_key", None) is None:
+            self._settings_key = cache.settings_key(self.options, self.config)
+        return self._settings_key
+
+    def _cached(self, name: str, text_digest: bytes) -> bytes | None:
+        """A file's cache entry, if its text, settings and code are unchanged and the
+        namespace policies (every PSA mode) it was judged by are still the ones in force."""
+        store = self.options.cache
+        payload = store.get("f", store.key(self._settings(), name.encode("utf-8", "surrogatepass"), text_digest))
+        used = cache.load_used(payload)
+        if used is None:
+            return None
+        if any(policy_key(self._policies_for(ns)) != policies for ns, policies in used):
+            return None  # a Namespace label changed in another file
+        store.hits.append(name)
+        return payload
+
+    def _scan_part(self, src: load.Source, text: str | None, stdin: Any = None,
+                   digest: bytes | None = None, into: Result | None = None) -> Result:
+        """One file's result on its own, and its cache entry (`digest`: of `text`, if known).
+        With `into`, the findings go to into.take() batch by batch as they are found (a file
+        of 30,000 findings is not held whole) and the part keeps a copy for the cache only up
+        to cache.MAX_FINDINGS; the caller merges the rest of the part (_merge)."""
+        kept: list | None = []
+
+        def tee(findings: list) -> None:
+            nonlocal kept
+            into.take(findings)
+            if kept is not None and len(kept) + len(findings) <= cache.MAX_FINDINGS:
+                kept.extend(findings)
+            else:
+                kept = None
+
+        part = Result(sink=tee if into is not None else None)
+        if text is None:
+            text = self._read(src, part, stdin, report=True)
+        if text is None:
+            return part
+        store = self.options.cache if self._cacheable(src, len(text)) else None
+        self.used = {} if store is not None else None
+        try:
+            self._scan_source(src, text, part, stdin)
+        finally:
+            used, self.used = self.used, None
+        if into is not None:  # handed over already: _merge must not take them again
+            part.sink, part.scanned = None, [src.name] * part.files
+            part.entry = self._entry(store, src, text, digest, part, used, kept) if kept is not None else None
+            return part
+        part.entry = self._entry(store, src, text, digest, part, used, part.findings)
+        return part
+
+    def _entry(self, store, src: load.Source, text: str, digest: bytes | None, part: Result, used: dict | None,
+               findings: list) -> tuple | None:
+        if store is None:
+            return None
+        part.findings, saved = findings, part.findings
+        try:
+            payload = cache.dump_result(part, used)
+        finally:
+            part.findings = saved
+        if payload is None:
+            return None
+        return store.key(self._settings(), src.name.encode("utf-8", "surrogatepass"),
+                         digest or cache.text_digest(text)), payload
 
     def _scan_source(self, src: load.Source, text: str | None, result: Result, stdin: Any = None) -> None:
         if text is None:
@@ -391,7 +513,7 @@ class Scanner:
         if result.sink is None:
             result.scanned.extend(sorted({file for _, file, _ in origin.sections}))
 
-    def _scan_parallel(self, sources: list, texts: dict, result: Result, jobs: int, progress: Any = None) -> None:
+    def _scan_parallel(self, sources: list, texts: dict, jobs: int) -> Iterator[Result]:
         """Files are independent once Namespace labels are known: scan them on every core,
         in order.  Workers are forked, so they inherit this scanner (config, labels)."""
         import gc
@@ -408,21 +530,10 @@ class Scanner:
             with multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_init,
                                                           initargs=(os.getpid(),)) as pool:
                 for parts in _windowed(pool, sources, jobs):
-                    if isinstance(parts, load.Source):  # a big file: scanned here, its findings streamed
-                        self._scan_source(parts, texts.pop(parts.name, None), result)
-                        if progress is not None:
-                            progress.advance()
-                        continue
-                    for part in parts:
-                        result.take(part.findings)
-                        result.errors.extend(part.errors)
-                        result.files += part.files
-                        result.documents += part.documents
-                        result.objects += part.objects
-                        if result.sink is None:
-                            result.scanned.extend(part.scanned)
-                        if progress is not None:  # here in the parent, never in a worker: one bar, one writer
-                            progress.advance()
+                    if isinstance(parts, load.Source):  # a big file: the parent scans it, its findings streamed
+                        yield parts
+                    else:
+                        yield from parts
         finally:
             _WORKER = None
             gc.unfreeze()
@@ -608,8 +719,8 @@ class Scanner:
             return []
 
     def _unknown_suppressions(self, ignores, root, prefix, name, result) -> None:
-        from kubelint_cc import catalog
         for where, unknown in suppress.unknown_names(ignores):
+            from kubelint_cc import catalog  # only for a misspelt name: it parses every rule file
             line, col = yamltree.locate(root, prefix + where)
             result.errors.append(load.LoadError(name, f"{suppress.ANNOTATION} annotation: "
                                                       f"{catalog.unknown_name(unknown)}", line, col))
@@ -650,6 +761,10 @@ def _read_by_rules(kind: str, api_version: str | None = None, declared: tuple = 
 
 _WORKER: tuple | None = None
 PARALLEL_MIN_FILES = 64  # below this, starting workers costs more than it saves
+# Texts read while looking for Namespaces are kept for the scan up to this many characters:
+# reading and decoding every file twice cost a cold scan of the real corpus (17 MB) about
+# 10 % of its CPU time; a larger set is read twice past the budget, so memory stays bounded.
+TEXT_BUDGET = 16 * 1024 * 1024
 
 
 def _jobs(sources: list) -> int:
@@ -661,8 +776,22 @@ def _jobs(sources: list) -> int:
         cpus = os.cpu_count() or 1
     env = os.environ.get("KUBELINT_CC_JOBS")
     if env and env.isdigit():
-        cpus = int(env)
-    return max(1, min(cpus, 8))
+        return max(1, min(int(env), 8))
+    return max(1, min(_idle(cpus), 8))
+
+
+def _idle(cpus: int, loadavg: str = "/proc/loadavg") -> int:
+    """CPUs that no other process is running on right now.  A worker costs CPU of its own
+    (a second Rego sandbox, files read twice, results pickled back, and two processes on
+    neighbouring cores each run ~15-35 % slower): on a machine whose cores are busy it buys
+    no wall time and costs CPU time, so only idle cores get one.  /proc/loadavg's 4th
+    field counts the runnable tasks now (this one included), not a lagging average."""
+    try:
+        with open(loadavg, encoding="ascii") as f:
+            running = int(f.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return cpus
+    return max(0, cpus - max(0, running - 1))
 
 
 CHUNK_FILES, CHUNK_BYTES = 8, 256 * 1024  # per task: few round trips for small files, small results for big ones
@@ -737,9 +866,46 @@ def _worker_init(parent: int) -> None:
 
 def _scan_in_worker(src: load.Source) -> Result:
     scanner, texts = _WORKER
-    part = Result()
-    scanner._scan_source(src, texts.get(src.name), part)
-    return part
+    return scanner._scan_part(src, texts.get(src.name))
+
+
+def _merge(result: Result, part: Result) -> None:
+    """Adds one file's result (scanned on its own, in a worker or read from the cache)."""
+    result.take(part.findings)
+    result.errors.extend(part.errors)
+    result.files += part.files
+    result.documents += part.documents
+    result.objects += part.objects
+    if result.sink is None:
+        result.scanned.extend(part.scanned)
+    result.warnings.extend(w for w in part.warnings if w not in result.warnings)
+
+
+def namespace_labels(data: dict) -> tuple | None:
+    """(name, ((mode, level, minor), ...)) of a Namespace with PSA labels in any mode
+    (enforce, warn, audit), as admission reads them; else None."""
+    meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    name = meta.get("name")
+    labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+    if not isinstance(name, str):
+        return None
+    modes = []
+    for mode in MODES:
+        key = LABEL + mode
+        if key not in labels and key + "-version" not in labels:
+            continue
+        level = labels.get(key, "privileged")
+        # PSA: an invalid level fails closed (restricted); an invalid version means latest.
+        if level not in ("privileged", pss.BASELINE, pss.RESTRICTED):
+            level = pss.RESTRICTED
+        minor = parse_version(str(labels.get(key + "-version", "latest")))
+        modes.append((mode, level, pss.LATEST_MINOR if minor is None else minor))
+    return (name, tuple(modes)) if modes else None
+
+
+def policy_key(policies: list) -> tuple:
+    """A namespace's policies in every mode, as a cache entry records and compares them."""
+    return tuple((p.level, p.minor, p.mode) for p in policies)
 
 
 def _yaml_error(name: str, e: Exception) -> load.LoadError:

@@ -33,7 +33,6 @@ Windows pods get none of the Linux-only fields (the API rejects them there).
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 import os
 import re
@@ -199,6 +198,7 @@ def _lines(text: str) -> list[str]:
 def unified_diff(name: str, old: str, new: str) -> str:
     """A diff that `patch -p0` and `git apply -p0` accept, CRLF and a missing final newline included."""
     out = []
+    import difflib  # only --diff needs it; findings that are fixable import this module
     for line in difflib.unified_diff(_lines(old), _lines(new), fromfile=name, tofile=name):
         out.append(line)
         if not line.endswith("\n"):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import tempfile
 
 OUTSIDE = ("symbolic link leading outside the repository (or, outside a repository, the scanned "
            "directory): not followed (--follow-external-symlinks follows it)")
@@ -75,6 +74,7 @@ def _new_file_mode(real: str) -> int:
 def write_bytes(path: str, data: bytes) -> None:
     """Writes `data` at `path`'s real path, atomically: a temporary file in the same
     directory, renamed over the target, so a reader (or a crash) never sees half a file."""
+    import tempfile  # here, not at the top: it costs every run a few ms of imports (random, shutil)
     real = write_target(path)
     fd, tmp = tempfile.mkstemp(prefix=".kubelint-cc-", suffix=".tmp", dir=os.path.dirname(real))
     try:
@@ -104,6 +104,7 @@ def open_text(path: str):
 
 class _AtomicText:
     def __init__(self, real: str):
+        import tempfile
         self.real = real
         fd, self.tmp = tempfile.mkstemp(prefix=".kubelint-cc-", suffix=".tmp", dir=os.path.dirname(real))
         self.file = os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace")

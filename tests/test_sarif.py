@@ -152,7 +152,8 @@ def logs(tmp_path_factory) -> dict[str, Path]:
     make("helm-stdin", "--pss-level", "baseline", "-", cwd=work,
          input=(ROOT / "tests" / "fixtures" / "helm" / "web.rendered.yaml").read_bytes())
     if CORPUS.is_dir():
-        make("corpus", ".", cwd=CORPUS, codes=(0, 1, 2))
+        # --no-cache: the shared corpus is read-only input; no .kubelint-cc-cache beside it
+        make("corpus", ".", "--no-cache", cwd=CORPUS, codes=(0, 1, 2))
     return made
 
 

@@ -9,13 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
-from urllib.parse import quote
 
-import attr
-import sarif_om as om
-
-from kubelint_cc import __version__, catalog
+from kubelint_cc import __version__, cache
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/kubelint-cc/kubelint-cc"
@@ -23,20 +18,37 @@ SRCROOT = "%SRCROOT%"
 FINGERPRINT_KEY = "kubelintFingerprint/v1"
 STDIN_URI = "stdin"
 
+# The log is built from plain dicts, not sarif-om objects: importing sarif-om (and attrs,
+# and pbr at run time) cost a one-file pre-commit run about as much as the scan itself.
+# Keys are written in the order sarif-om serialised them, so the output is unchanged;
+# None means "not set" and is dropped (to_json), as sarif-om's serialiser did.
 
-_MARKER = "\0kubelint-cc results\0"
+
+_MARKER = "\0kubelint-cc results\0"  # stands in for the results in the log's skeleton (see render)
+RULES_SLOT = "\0rules\0"  # no string of a real log holds a NUL: json writes it as \u0000
+RULES_DEPTH = 5  # the rules list is at log.runs[0].tool.driver.rules
 
 
 def render(result, stream) -> None:
     """The log, with its results turned into JSON one at a time: the same text as dumping
-    build(result) whole, without a second and third copy of every finding (sarif-om objects,
-    then JSON data) in memory: 1.7 million findings took 6 GB that way."""
+    build(result) whole, without a second and third copy of every finding (the result
+    dicts, then their JSON) in memory: 1.7 million findings took 6 GB that way."""
+    log = build(result, results=[_MARKER] if result.findings else None)
+    driver = log["runs"][0]["tool"]["driver"]
+    index = {d["id"]: i for i, d in enumerate(driver["rules"])}
+    if len(driver["rules"]) == len(_descriptor_list()):  # no placeholders for unknown rules
+        # The rules (every rule's documentation: most of a small log) are the same in every log
+        # of this kubelint-cc, and an indented dump runs json's pure-Python encoder: they are
+        # written once, kept in the cache, and put in the slot left for them.
+        driver["rules"] = RULES_SLOT
+        head, tail = json.dumps(to_json(log), indent=2).split(json.dumps(RULES_SLOT), 1)
+        skeleton = head + cache.memo(b"sarif rules text", _rules_text) + tail
+    else:
+        skeleton = json.dumps(to_json(log), indent=2)
     if not result.findings:
-        json.dump(to_json(build(result)), stream, indent=2)
-        stream.write("\n")
+        stream.write(skeleton + "\n")
         return
-    index, locator = _rule_index(result), _locator(result)
-    skeleton = json.dumps(to_json(build(result, results=[_MARKER])), indent=2)
+    locator = _locator(result)
     before, marker_line, after = _split_at(skeleton, json.dumps(_MARKER))
     indent = marker_line[:len(marker_line) - len(marker_line.lstrip())]
     stream.write(before)
@@ -55,47 +67,58 @@ def _split_at(text: str, marker: str) -> tuple[str, str, str]:
     return text[:start], text[start:end], text[end:]
 
 
-def _rule_index(result) -> dict:
-    index = {r.id: i for i, r in enumerate(catalog.rules())}
-    for f in result.findings:
-        if f.rule not in index:
-            index[f.rule] = len(index)
-    return index
-
-
 def _locator(result) -> "Locator":
     return Locator([f.file for f in result.findings] + [e.file for e in result.errors])
 
 
-def build(result, results: list | None = None) -> om.SarifLog:
+def _rules_text() -> str:
+    text = json.dumps(to_json(_descriptor_list()), indent=2)
+    return text.replace("\n", "\n" + "  " * RULES_DEPTH)
+
+
+_DESCRIPTORS: list = []  # this process's copy
+
+
+def _descriptor_list() -> list[dict]:
+    if not _DESCRIPTORS:
+        _DESCRIPTORS.extend(cache.memo(b"sarif rule descriptors", _descriptors))
+    return list(_DESCRIPTORS)
+
+
+def build(result, results: list | None = None) -> dict:
     """The whole log; with `results`, those stand in for the findings' results (see render)."""
-    rules = catalog.rules()
-    descriptors = [_descriptor(r) for r in rules]
-    index = {r.id: i for i, r in enumerate(rules)}
+    descriptors = _descriptor_list()
+    index = {d["id"]: i for i, d in enumerate(descriptors)}
     for f in result.findings:  # a rule without a catalog entry still needs a descriptor
         if f.rule not in index:
             index[f.rule] = len(descriptors)
             descriptors.append(_placeholder_descriptor(f.rule))
 
-    files = [f.file for f in result.findings] + [e.file for e in result.errors]
-    locator = Locator(files)
-    run = om.Run(
-        tool=om.Tool(driver=om.ToolComponent(
-            name="kubelint-cc", version=__version__, semantic_version=__version__,
-            information_uri=INFORMATION_URI, rules=descriptors)),
-        results=results if results is not None else [_result(f, index[f.rule], locator) for f in result.findings],
-        invocations=[om.Invocation(
-            execution_successful=not result.errors,
-            tool_execution_notifications=[_notification(e, locator) for e in result.errors] or None)],
-        original_uri_base_ids={SRCROOT: om.ArtifactLocation(uri=locator.root_uri)},
-        column_kind="unicodeCodePoints",
-    )
-    return om.SarifLog(version="2.1.0", schema_uri=SCHEMA, runs=[run])
+    locator = _locator(result)
+    run = {
+        "tool": {"driver": {
+            "name": "kubelint-cc", "informationUri": INFORMATION_URI, "rules": descriptors,
+            "semanticVersion": __version__, "version": __version__}},
+        "columnKind": "unicodeCodePoints",
+        "invocations": [{
+            "executionSuccessful": not result.errors,
+            "toolExecutionNotifications": [_notification(e, locator) for e in result.errors] or None}],
+        "originalUriBaseIds": {SRCROOT: {"uri": locator.root_uri}},
+        "results": results if results is not None else [_result(f, index[f.rule], locator)
+                                                         for f in result.findings],
+    }
+    return {"runs": [run], "version": "2.1.0", "$schema": SCHEMA}
 
 
 # ---------------------------------------------------------------- rules
 
-def _descriptor(rule: catalog.Rule) -> om.ReportingDescriptor:
+def _descriptors() -> list[dict]:
+    from kubelint_cc import catalog
+    return [_descriptor(r) for r in catalog.rules()]
+
+
+def _descriptor(rule) -> dict:
+    from kubelint_cc import catalog
     properties = {"tags": list(rule.tags), "precision": rule.precision}
     if rule.security_severity:
         properties["security-severity"] = rule.security_severity
@@ -103,23 +126,23 @@ def _descriptor(rule: catalog.Rule) -> om.ReportingDescriptor:
         properties["controls"] = list(rule.controls)
     if rule.level:
         properties["pssLevel"] = rule.level
-    return om.ReportingDescriptor(
-        id=rule.id, name=rule.name,
-        short_description=om.MultiformatMessageString(text=rule.title),  # heads the GitHub alert
-        full_description=om.MultiformatMessageString(text=_sentence(rule.summary)),
-        help=om.MultiformatMessageString(text=catalog.help_text(rule), markdown=catalog.help_markdown(rule)),
-        help_uri=rule.help_uri,
-        default_configuration=om.ReportingConfiguration(level=rule.severity),
-        properties=properties)
+    return {
+        "id": rule.id,
+        "defaultConfiguration": {"level": rule.severity},
+        "fullDescription": {"text": _sentence(rule.summary)},
+        "help": {"text": catalog.help_text(rule), "markdown": catalog.help_markdown(rule)},
+        "helpUri": rule.help_uri,
+        "name": rule.name,
+        "properties": properties,
+        "shortDescription": {"text": rule.title},  # heads the GitHub alert
+    }
 
 
-def _placeholder_descriptor(rule_id: str) -> om.ReportingDescriptor:
+def _placeholder_descriptor(rule_id: str) -> dict:
     text = f"Rule {rule_id} has no catalog entry."
-    return om.ReportingDescriptor(
-        id=rule_id, name="".join(p.capitalize() for p in rule_id.split("-")),
-        short_description=om.MultiformatMessageString(text=text),
-        full_description=om.MultiformatMessageString(text=text),
-        help=om.MultiformatMessageString(text=text), help_uri=INFORMATION_URI)
+    return {"id": rule_id, "fullDescription": {"text": text}, "help": {"text": text},
+            "helpUri": INFORMATION_URI, "name": "".join(p.capitalize() for p in rule_id.split("-")),
+            "shortDescription": {"text": text}}
 
 
 def _sentence(text: str) -> str:
@@ -134,103 +157,128 @@ def _object_text(obj: dict) -> str:
     return f'{obj.get("kind")} {ns + "/" if ns else ""}{obj.get("name") or "<unnamed>"}'
 
 
-def _result(f, rule_index: int, locator: "Locator") -> om.Result:
+def _result(f, rule_index: int, locator: "Locator") -> dict:
     obj = f.object or {}
     logical = None
     if obj.get("kind"):
         props = {k: obj[k] for k in ("kind", "namespace", "name") if obj.get(k) is not None}
-        logical = [om.LogicalLocation(name=obj.get("name") or "<unnamed>", kind="object",
-                                      fully_qualified_name=_object_text(obj), properties=props)]
-    location = om.Location(
-        physical_location=om.PhysicalLocation(
-            artifact_location=locator.artifact(f.file),
-            # No line: a finding in rendered output that maps to no line of its template.  SARIF's
-            # whole-artifact form (line 1 onwards) keeps GitHub and the validators content; the
-            # JSON report keeps line null, and the result says "position": "file".
-            region=om.Region(start_line=max(f.line, 1), start_column=max(f.column or 1, 1)) if f.line
-            else om.Region(start_line=1)),
-        logical_locations=logical)
+        logical = [{"fullyQualifiedName": _object_text(obj), "kind": "object",
+                    "name": obj.get("name") or "<unnamed>", "properties": props}]
+    location = {
+        "logicalLocations": logical,
+        "physicalLocation": {
+            "artifactLocation": locator.artifact(f.file),
+            # No line: a finding in rendered output that maps to no line of its template.  No
+            # line is invented: the region is the whole file (SARIF consumers need one).
+            "region": {"startColumn": max(f.column or 1, 1), "startLine": max(f.line, 1)} if f.line
+            else locator.whole(f.file)},
+    }
     message = f.message.rstrip(".") + (f" ({_object_text(obj)})" if obj.get("kind") else "")
     properties = {"path": f.path or None, "control": f.control, "pssLevel": f.level}
     properties.update({k: v for k, v in (f.extra or {}).items() if v is not None})
-    if not f.line:
-        properties["position"] = "file"
     suppressions = None
     if f.suppressed is not None:
         # kubelint-cc suppressions are all written in the scanned files (annotation or comment).
-        suppressions = [om.Suppression(kind="inSource", justification=f.suppressed.get("justification") or None,
-                                       properties={"where": f.suppressed.get("kind")})]
-    return om.Result(
-        rule_id=f.rule, rule_index=rule_index, level=f.severity,
-        message=om.Message(text=_sentence(message)),
-        locations=[location],
-        partial_fingerprints={FINGERPRINT_KEY: f.fingerprint},
-        suppressions=suppressions,
-        baseline_state=f.baseline,
-        properties={k: v for k, v in properties.items() if v is not None} or None)
+        suppressions = [{"kind": "inSource", "justification": f.suppressed.get("justification") or None,
+                         "properties": {"where": f.suppressed.get("kind")}}]
+    return {
+        "message": {"text": _sentence(message)},
+        "baselineState": f.baseline,
+        "level": f.severity,
+        "locations": [location],
+        "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
+        "properties": {k: v for k, v in properties.items() if v is not None} or None,
+        "ruleId": f.rule,
+        "ruleIndex": rule_index,
+        "suppressions": suppressions,
+    }
 
 
-def _notification(e, locator: "Locator") -> om.Notification:
-    region = om.Region(start_line=e.line, start_column=e.column or 1) if e.line else None
-    location = om.Location(physical_location=om.PhysicalLocation(
-        artifact_location=locator.artifact(e.file), region=region))
+def _notification(e, locator: "Locator") -> dict:
+    region = {"startColumn": e.column or 1, "startLine": e.line} if e.line else None
     where = e.file if e.file != "-" else "stdin"
-    return om.Notification(level="error", message=om.Message(text=_sentence(f"{where}: {e.message}")),
-                           locations=[location])
+    return {"message": {"text": _sentence(f"{where}: {e.message}")}, "level": "error",
+            "locations": [{"physicalLocation": {"artifactLocation": locator.artifact(e.file), "region": region}}]}
 
 
 # ---------------------------------------------------------------- locations
 
 class Locator:
-    """Maps scanned file names to SARIF artifact locations under one %SRCROOT%."""
+    """Maps scanned file names to SARIF artifact locations under one %SRCROOT%.
+
+    Plain os.path and _quote rather than pathlib and urllib.parse: on Python 3.11 those two
+    imports (urllib.parse loads ipaddress) cost a one-file run 4 ms.  The URIs are the ones
+    Path.as_uri() and urllib.parse.quote(safe="/") make."""
 
     def __init__(self, files: list[str]):
-        self._roots: dict[str, Path | None] = {}
-        cwd = Path.cwd()
-        self.root = next((r for r in (self._repo_root(f) for f in files if f != "-") if r is not None), cwd)
-        self.root_uri = self.root.as_uri().rstrip("/") + "/"
+        self._roots: dict[str, str | None] = {}
+        self._whole: dict[str, dict] = {}
+        self.root = next((r for r in (self._repo_root(f) for f in files if f != "-") if r is not None),
+                         os.getcwd())
+        self.root_uri = _file_uri(self.root).rstrip("/") + "/"
 
-    def artifact(self, file: str) -> om.ArtifactLocation:
+    def artifact(self, file: str) -> dict:
         if file == "-":
-            return om.ArtifactLocation(uri=STDIN_URI)
-        path = Path(os.path.abspath(file))
-        try:
-            relative = path.relative_to(self.root)
-        except ValueError:  # outside the work tree: only an absolute URI can name it
-            return om.ArtifactLocation(uri=path.as_uri())
-        return om.ArtifactLocation(uri=quote(relative.as_posix(), safe="/", errors="surrogateescape"), uri_base_id=SRCROOT)
+            return {"uri": STDIN_URI}
+        path = os.path.abspath(file)
+        prefix = self.root.rstrip("/") + "/"
+        if not path.startswith(prefix):  # outside the work tree: only an absolute URI can name it
+            return {"uri": _file_uri(path)}
+        return {"uri": _quote(path[len(prefix):]), "uriBaseId": SRCROOT}
 
-    def _repo_root(self, file: str) -> Path | None:
-        directory = Path(os.path.abspath(file)).parent
-        key = str(directory)
-        if key not in self._roots:
+    def whole(self, file: str) -> dict:
+        """The region of a whole file: its lines, when it can be read (up to WHOLE_BYTES);
+        else its start (a template named by a piped stream, without the chart at hand)."""
+        if file not in self._whole:
+            region = {"startLine": 1}
+            try:
+                with open(file, "rb") as f:
+                    data = f.read(WHOLE_BYTES + 1)
+                if len(data) <= WHOLE_BYTES:
+                    lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+                    region["endLine"] = max(lines, 1)
+            except (OSError, ValueError):
+                pass
+            self._whole[file] = region
+        return dict(self._whole[file])
+
+    def _repo_root(self, file: str) -> str | None:
+        directory = os.path.dirname(os.path.abspath(file))
+        if directory not in self._roots:
             # What `git rev-parse --show-toplevel` answers, without a process per directory.
-            self._roots[key] = next((d for d in (directory, *directory.parents) if (d / ".git").exists()), None)
-        return self._roots[key]
+            root, probe = None, directory
+            while True:
+                if os.path.exists(os.path.join(probe, ".git")):
+                    root = probe
+                    break
+                parent = os.path.dirname(probe)
+                if parent == probe:
+                    break
+                probe = parent
+            self._roots[directory] = root
+        return self._roots[directory]
+
+
+WHOLE_BYTES = 4 * 1024 * 1024  # past this, a whole-file region is not counted: its first line stands for it
+
+
+_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~/")
+
+
+def _quote(path: str) -> str:
+    """urllib.parse.quote(path, safe="/", errors="surrogateescape")."""
+    return "".join(chr(b) if b in _SAFE else f"%{b:02X}" for b in path.encode("utf-8", "surrogateescape"))
+
+
+def _file_uri(path: str) -> str:
+    """Path(path).as_uri() of an absolute POSIX path."""
+    return "file://" + _quote(path)
 
 
 # ---------------------------------------------------------------- serialisation
 
 def to_json(value):
-    """sarif-om objects -> JSON data, with SARIF's camelCase names.
-
-    Unset properties (None) are dropped, and so are values equal to the schema default,
-    except `level`: a result without one inherits its rule's default level, which is not
-    the schema default "warning".
-    """
-    if attr.has(type(value)):
-        out = {}
-        for field in attr.fields(type(value)):
-            item = getattr(value, field.name)
-            if item is None:
-                continue
-            default = field.default
-            if isinstance(default, attr.Factory):
-                default = default.factory()
-            if field.name != "level" and default is not attr.NOTHING and item == default:
-                continue
-            out[field.metadata.get("schema_property_name", field.name)] = to_json(item)
-        return out
+    """The log without its unset (None) values, at any depth (lists keep their items)."""
     if isinstance(value, dict):
         return {k: to_json(v) for k, v in value.items() if v is not None}
     if isinstance(value, (list, tuple)):
