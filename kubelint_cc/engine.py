@@ -112,16 +112,8 @@ def repo_relative(file: str) -> str:
     path = os.path.abspath(file)
     directory = os.path.dirname(path)
     if directory not in _REPO_ROOTS:
-        probe, root = directory, None
-        while True:
-            if os.path.exists(os.path.join(probe, ".git")):
-                root = probe
-                break
-            parent = os.path.dirname(probe)
-            if parent == probe:
-                break
-            probe = parent
-        _REPO_ROOTS[directory] = root
+        from kubelint_cc.paths import repo_root
+        _REPO_ROOTS[directory] = repo_root(directory)
     base = _REPO_ROOTS[directory] or os.getcwd()
     rel = os.path.relpath(path, base)
     return path if rel.startswith("..") else rel

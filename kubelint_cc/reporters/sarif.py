@@ -246,16 +246,8 @@ class Locator:
         directory = os.path.dirname(os.path.abspath(file))
         if directory not in self._roots:
             # What `git rev-parse --show-toplevel` answers, without a process per directory.
-            root, probe = None, directory
-            while True:
-                if os.path.exists(os.path.join(probe, ".git")):
-                    root = probe
-                    break
-                parent = os.path.dirname(probe)
-                if parent == probe:
-                    break
-                probe = parent
-            self._roots[directory] = root
+            from kubelint_cc.paths import repo_root
+            self._roots[directory] = repo_root(directory)
         return self._roots[directory]
 
 
