@@ -328,28 +328,25 @@ def _same_object(source: dict, built: dict, patch: bool) -> bool:
     return name == built_name or name in built_name
 
 
-def _present(data: Any, steps: tuple) -> tuple:
-    out: tuple = ()
-    for step in steps:
+def _walk(data: Any, steps: tuple) -> tuple[Any, int]:
+    """How far `steps` lead into data (list indexes, mapping keys), and the value reached."""
+    for depth, step in enumerate(steps):
         if isinstance(step, int) and isinstance(data, list) and 0 <= step < len(data):
             data = data[step]
         elif isinstance(step, str) and isinstance(data, dict) and step in data:
             data = data[step]
         else:
-            break
-        out += (step,)
-    return out
+            return data, depth
+    return data, len(steps)
+
+
+def _present(data: Any, steps: tuple) -> tuple:
+    return steps[:_walk(data, steps)[1]]
 
 
 def _get(data: Any, steps: tuple, missing: Any = None) -> Any:
-    for step in steps:
-        if isinstance(step, int) and isinstance(data, list) and 0 <= step < len(data):
-            data = data[step]
-        elif isinstance(step, str) and isinstance(data, dict) and step in data:
-            data = data[step]
-        else:
-            return missing
-    return data
+    value, depth = _walk(data, steps)
+    return value if depth == len(steps) else missing
 
 
 def _translate(built: Any, source: Any, steps: tuple, partial: bool = False) -> tuple | None:
