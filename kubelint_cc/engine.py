@@ -197,9 +197,6 @@ class Scanner:
         self.used: dict | None = None
 
     # -- PSS level and version for an object, in each PSA mode (README: "Which level applies")
-    def policy_for(self, namespace: str) -> Policy:
-        return self.policies_for(namespace)[0]
-
     def policies_for(self, namespace: str) -> list[Policy]:
         """The enforce policy first, then the audit and warn policies that judge anything.
         Each level and version: the command-line flag (enforce only), else the namespace's

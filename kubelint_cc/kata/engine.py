@@ -152,18 +152,3 @@ def evaluate(text: str, probes: list[tuple[str, Any]], rule_names: list[str], re
         val = vals[0] if vals else {}
         res.probes[name] = ProbeResult(ok=True, values=val if isinstance(val, dict) else {})
     return res
-
-
-def query_rule(text: str, rule: str, inputs: list[Any], rego_v0: bool = False) -> list[Any]:
-    """The value of ``data.agent_policy.<rule>`` for each input (None where undefined or failing)."""
-    engine = new_engine(rego_v0)
-    engine.add_policy(PACKAGE, text)
-    out: list[Any] = []
-    for value in inputs:
-        engine.set_input(value)
-        try:
-            got = _query(engine, f"data.{PACKAGE}.{rule}")
-        except Exception:  # noqa: BLE001
-            got = []
-        out.append(got[0] if got else None)
-    return out

@@ -415,12 +415,6 @@ def input_dependent_names(mod: ModuleScan) -> set[str]:
     return dep
 
 
-def blank(text: str, start: int, end: int) -> str:
-    """Replace text[start:end] by spaces, keeping newlines so line numbers do not move."""
-    seg = "".join(c if c == "\n" else " " for c in text[start:end])
-    return text[:start] + seg + text[end:]
-
-
 def observes_whole_input(mod: ModuleScan) -> bool:
     """Can some rule tell "no input document" from the empty object ``{}``?
 
