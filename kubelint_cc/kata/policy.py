@@ -286,9 +286,10 @@ def _allowed_default(defaults: list[Statement]) -> bool:
     return any(" ".join(t.text for t in d.default_value).strip() == "true" for d in defaults)
 
 
+# Over a body's tokens joined by spaces, so a dot is " . ".
 _EXEC_LISTS = re.compile(
-    r"\bsome\s+\w+\s+in\s+(?:policy_data\.request_defaults\.ExecProcessRequest\.(allowed_commands|commands|regex)"
-    r"|\w+\.(exec_commands))\b")
+    r"\bsome \w+ in (?:policy_data \. request_defaults \. ExecProcessRequest \. (allowed_commands|commands|regex)"
+    r"|\w+ \. (exec_commands))\b")
 
 
 def _exec_allow_lists(mod: ModuleScan, values: dict[str, Any]) -> dict[str, list] | None:
@@ -302,7 +303,7 @@ def _exec_allow_lists(mod: ModuleScan, values: dict[str, Any]) -> dict[str, list
         return None
     used: set[str] = set()
     for d in defs:
-        m = _EXEC_LISTS.search(" ".join(t.text for t in d.body or []).replace(" . ", ".").replace(" .", ".").replace(". ", "."))
+        m = _EXEC_LISTS.search(" ".join(t.text for t in d.body or []))
         if d.body is None or m is None:
             return None
         used.add(m.group(1) or m.group(2))
