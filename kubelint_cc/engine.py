@@ -103,20 +103,26 @@ class Finding:
 
 
 _REPO_ROOTS: dict[str, str | None] = {}
+# Every finding's fingerprint and report line needs its file's repository path, and a file
+# has many findings: each name is worked out once per scan (Scanner.scan empties this, as
+# a relative name means another file after a change of directory).
+_RELATIVE: dict[str, str] = {}
 
 
 def repo_relative(file: str) -> str:
     """A file's path from its git work tree's root (else from the working directory)."""
     if file == load.STDIN:
         return file
-    path = os.path.abspath(file)
-    directory = os.path.dirname(path)
-    if directory not in _REPO_ROOTS:
-        from kubelint_cc.paths import repo_root
-        _REPO_ROOTS[directory] = repo_root(directory)
-    base = _REPO_ROOTS[directory] or os.getcwd()
-    rel = os.path.relpath(path, base)
-    return path if rel.startswith("..") else rel
+    rel = _RELATIVE.get(file)
+    if rel is None:
+        path = os.path.abspath(file)
+        directory = os.path.dirname(path)
+        if directory not in _REPO_ROOTS:
+            from kubelint_cc.paths import repo_root
+            _REPO_ROOTS[directory] = repo_root(directory)
+        rel = os.path.relpath(path, _REPO_ROOTS[directory] or os.getcwd())
+        rel = _RELATIVE[file] = path if rel.startswith("..") else rel
+    return rel
 
 
 @dataclass
@@ -263,6 +269,7 @@ class Scanner:
         memory stays flat however many files are scanned.  With `progress` (a
         kubelint_cc.progress.Progress), it hears start(files) and then advance() per file done."""
         result = Result(sink=sink)
+        _RELATIVE.clear()
         sources = list(load.discover(paths, result.errors, exclude or self.config.exclude_matcher(),
                                      follow_external=self.options.follow_external_symlinks,
                                      gitignore=self.options.gitignore))
