@@ -511,11 +511,13 @@ class Scanner:
 
     def _scan_parallel(self, sources: list, texts: dict, jobs: int) -> Iterator[Result]:
         """Files are independent once Namespace labels are known: scan them on every core,
-        in order.  Workers are forked, so they inherit this scanner (config, labels)."""
+        in order, in this process and jobs - 1 forked workers, which inherit this scanner
+        (config, labels)."""
         import gc
         import multiprocessing
         global _WORKER
         _WORKER = (self, texts)
+        load.composer()  # built once here, not once in every worker
         # Objects that exist before the fork (the source list above all) are shared with the
         # workers page by page until written to; a garbage collection in a worker would write
         # to every one of them.  Frozen objects are never collected: they stay shared.
@@ -523,9 +525,9 @@ class Scanner:
         try:
             # Leaving this block for any reason (SIGTERM included: the CLI turns it into SystemExit)
             # terminates the workers; _worker_init covers a parent that dies without leaving it.
-            with multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_init,
+            with multiprocessing.get_context("fork").Pool(jobs - 1, initializer=_worker_init,
                                                           initargs=(os.getpid(),)) as pool:
-                for parts in _windowed(pool, sources, jobs):
+                for parts in _windowed(pool, sources, jobs - 1):
                     if isinstance(parts, load.Source):  # a big file: the parent scans it, its findings streamed
                         yield parts
                     else:
@@ -821,25 +823,46 @@ def _chunks(sources: list) -> Iterator:
         yield chunk
 
 
-def _windowed(pool, sources: list, jobs: int):
-    """Lists of per-file Results (or a big file's Source, to scan in the parent), in order,
-    with at most 2 chunks per worker in flight.
-    pool.imap would run ahead of a parent that writes the report more slowly than the
-    workers produce it, and hold every finished file's findings meanwhile: the parent grew
-    past 600 MB on 500 files of 1 MB.  Here the workers wait for the parent instead."""
+def _windowed(pool, sources: list, workers: int):
+    """Lists of per-file Results (or a big file's Source, to scan in the parent), in order.
+
+    Each worker has at most 2 chunks in flight: pool.imap would run ahead of a parent that
+    writes the report more slowly than the workers produce it, and hold every finished
+    file's findings meanwhile (the parent grew past 600 MB on 500 files of 1 MB).  When the
+    next result in order is not ready, the parent scans the next chunk itself instead of
+    waiting: it is a worker too, and the process it does not start saves that process's
+    share of pickling and start-up (on 2 cores, a parent and 2 workers cost a third more
+    CPU than one process)."""
     from collections import deque
     chunks = _chunks(sources)
-    pending: deque = deque()
-    for chunk in chunks:
-        pending.append(chunk if isinstance(chunk, load.Source) else pool.apply_async(_scan_chunk, (chunk,)))
-        if len(pending) >= 2 * jobs:
-            yield _get(pending.popleft())
-    while pending:
-        yield _get(pending.popleft())
+    pending: deque = deque()  # in order: pool tasks, Sources, and chunks the parent scanned
+    window, in_pool, more = 4 * workers, 0, True
+    while True:
+        while more and in_pool < window:
+            chunk = next(chunks, None)
+            more = chunk is not None
+            if more:
+                in_pool += not isinstance(chunk, load.Source)
+                pending.append(chunk if isinstance(chunk, load.Source) else pool.apply_async(_scan_chunk, (chunk,)))
+        if not pending:
+            return
+        if more and not _done(pending[0]) and len(pending) < 4 * window:
+            chunk = next(chunks, None)
+            more = chunk is not None
+            if more:
+                pending.append(chunk if isinstance(chunk, load.Source) else _scan_chunk(chunk))
+            continue
+        head = pending.popleft()
+        in_pool -= hasattr(head, "ready")
+        yield _get(head)
+
+
+def _done(task) -> bool:
+    return not hasattr(task, "ready") or task.ready()
 
 
 def _get(task):
-    return task if isinstance(task, load.Source) else task.get()
+    return task.get() if hasattr(task, "get") else task
 
 
 def _scan_chunk(sources: list) -> list:

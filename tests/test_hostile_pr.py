@@ -324,10 +324,10 @@ def test_the_workers_end_with_the_parent(tmp_path, signum):
     import signal
     import time
     pods = "".join("---\n" + PRIVILEGED_POD.replace("name: bad", f"name: p{i}") for i in range(2000))
-    for i in range(80):  # enough files for workers, each slow enough to be mid-scan
+    for i in range(80):  # enough files for 2 workers (3 jobs: the parent is one), each slow enough to be mid-scan
         (tmp_path / f"f{i:03}.yaml").write_text(pods)
     proc = subprocess.Popen(_cli() + ["scan", "--format", "json", "-o", tmp_path / "out.json", tmp_path],
-                            env=dict(os.environ, KUBELINT_CC_JOBS="2"),
+                            env=dict(os.environ, KUBELINT_CC_JOBS="3"),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60

@@ -1,4 +1,4 @@
-"""How many workers a scan forks: one per idle CPU (KUBELINT_CC_JOBS overrides)."""
+"""How many processes a scan uses: one per idle CPU, the parent included (KUBELINT_CC_JOBS overrides)."""
 from kubelint_cc import engine, load
 
 MANY = [load.Source(f"f{i}.yaml") for i in range(engine.PARALLEL_MIN_FILES)]
