@@ -411,6 +411,14 @@ def _composer_class():
 _COMPOSER = None
 
 
+def composer():
+    """The composer class, built on first use (it imports the C parser)."""
+    global _COMPOSER
+    if _COMPOSER is None:
+        _COMPOSER = _composer_class()
+    return _COMPOSER
+
+
 class _Tail:
     """text[pos:end], read in chunks (no copy of the rest of a big file)."""
 
@@ -434,9 +442,7 @@ def compose_documents(text: str, errors: list | None = None, wanted=None, skimme
     With `wanted` ((kind, apiVersion or None) -> bool), a document whose kind can be read
     from its text and is not wanted comes back as an empty document instead (see `skim`),
     and its kind is appended to `skimmed` when that is a list."""
-    global _COMPOSER
-    if _COMPOSER is None:
-        _COMPOSER = _composer_class()
+    composer()
     if text.startswith("\ufeff"):
         text = text[1:]  # libyaml skips a BOM without counting it: keep character offsets in step
     if wanted is not None:
@@ -452,12 +458,13 @@ def compose_documents(text: str, errors: list | None = None, wanted=None, skimme
 # object nobody wants, and that libyaml's parser accepts (in C, building nothing) is
 # replaced by as many line breaks as it had: libyaml reads an empty document, and every
 # later line keeps its number.
-# Whatever looks unusual (anchors, aliases, quoted or complex keys, content on the `---`
-# line, a quote or bracket before the `kind:` line, line breaks other than CR/LF) keeps
-# the document, so skimming never changes a verdict: a skimmed document could only have
-# failed validate.document's checks, and those read the same `kind` and `apiVersion` lines
-# as here.  It is held to MAX_DEPTH like a composed one (_parses_shallow); MAX_NODES
-# protects the composer's memory, which a skimmed document never uses.
+# Whatever looks unusual (quoted or complex keys, content on the `---` line, a quote or
+# bracket before the `kind:` line, line breaks other than CR/LF) keeps the document, and so
+# does an anchor or alias: the composer checks that each is defined once.  So skimming never
+# changes a verdict: a skimmed document could only have failed validate.document's checks,
+# and those read the same `kind` and `apiVersion` lines as here.  It is held to MAX_DEPTH
+# like a composed one (_parses_shallow); MAX_NODES protects the composer's memory, which a
+# skimmed document never uses.
 
 # Patterns that start with a literal "\n" are searched for with memchr-like speed, unlike "^" with re.M.
 _COLUMN0 = re.compile(r"\n([^ \t\r\n#][^\r\n]*)")  # non-blank, non-comment lines at column 0
@@ -465,10 +472,11 @@ _KEY_LINE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-/]*[ \t]*:(?:[ \t]|$)")
 _ID_LINE = re.compile(r"(kind|apiVersion)[ \t]*:[ \t]+(?:\"([^\"\\]+)\"|'([^']+)'|([A-Za-z0-9][A-Za-z0-9_.\-/]*))"
                       r"[ \t]*(?:#.*)?\r?$")
 _OPENER = re.compile(r"[\"'\[{]")
-# An anchor or alias, if after a space, a flow indicator or nothing: never right after a
-# word character (`a*b`, `a&&b`), which the regex skips at C speed.
-_SIGIL = re.compile(r"[&*](?<![\w.].)[^ \t\r\n,\[\]{}]")  # the look-behind after the literal keeps it fast
-MAX_SIGILS = 1000  # `&`/`*` checked one by one per document; past this, it is composed instead
+# An `&` or `*` that could start an anchor or alias: followed by a name character, and not
+# right after a word character or a dot (`a*b`, `a&&b`, `*.example.com` after a word), where
+# no node can start.  The look-behind after the literal keeps the search at C speed.
+# One pattern per sigil: a literal is searched for ten times faster than a class.
+_SIGILS = tuple(re.compile(r"%s(?<![\w.]%s)(?=[^ \t\r\n,\[\]{}])" % (c, c)) for c in (r"\*", "&"))
 _SKIM_MARKER = re.compile(r"\n(?:---|\.\.\.)(?=[ \t\r\n]|\Z)")  # _MARKER, when lines end in \n only
 
 
@@ -504,10 +512,11 @@ def _skippable(text: str, start: int, end: int, wanted, skimmed: list | None = N
         if not body or rest and not rest.startswith("#"):
             return None  # a tag, anchor or node on the marker line
     ids: dict[str, str] = {}
-    kind_at = body
+    kind_at, keys = body, 0
     for at, line in _column0_lines(text, body, end):
         if not _KEY_LINE.match(line):
             return None  # a list, a scalar, a quoted or complex key: not plainly a mapping
+        keys += 1
         if line.startswith(("kind", "apiVersion")):
             ident = _ID_LINE.fullmatch(line)
             if ident is None:
@@ -525,15 +534,16 @@ def _skippable(text: str, start: int, end: int, wanted, skimmed: list | None = N
             if ident.group(1) == "kind":
                 kind_at = at
     kind = ids.get("kind")
-    if kind is None or wanted(kind, ids.get("apiVersion")) or _opened(text, body, kind_at):
+    if kind is None:
+        # Neither kind nor apiVersion at column 0: not Kubernetes (Helm values, a workflow),
+        # which validate.document skips.  Only checked to be YAML, like a skimmed object.
+        if ids or not keys:
+            return None  # apiVersion alone is an error to report; no key at all, no mapping
+    elif wanted(kind, ids.get("apiVersion")) or _opened(text, body, kind_at):
         return None
-    words = _WordStarts(text, body)
-    for n, m in enumerate(_SIGIL.finditer(text, body, end)):
-        if n == MAX_SIGILS or _node_starts_at(text, m.start(), body, words):
-            return None  # an anchor or alias (the composer checks that it is defined once), or too many to tell
-    if not _parses_shallow(text[start:end]):
-        return None  # broken or too deep: composed, for its error message
-    if skimmed is not None:
+    if not _parses_shallow(_without_nodes_at_sigils(text[start:end])):
+        return None  # broken, too deep, or with an anchor or alias: composed
+    if skimmed is not None and kind is not None:
         skimmed.append(kind)
     return body
 
@@ -544,8 +554,9 @@ def _parses_shallow(doc: str) -> bool:
     Skimming must not let a document escape the nesting limit, and libyaml's parser alone
     has none: it also takes quadratic time on deep flow nesting (80,000 `[` took 79 s).
     Most documents are provably shallow from two counts made at C speed: every flow
-    collection starts with `[` or `{` (quoted ones count too: the bound only needs to be
-    high), and a block collection at column c is at most 2c + 2 deep (a sequence may sit at
+    collection starts with a `[` or `{` (all of them are counted, or when there are many,
+    those where a node can start: _flow_starts, which counts some in scalars too and so only
+    makes the bound higher), and a block collection at column c is at most 2c + 2 deep (a sequence may sit at
     its key's column, then the next level is at least one column further), where c is
     within a line's run of blanks and `-`, `?`, `:` indicators.  A node sits at most one
     level below its collection.  Those are parsed in one C call; the rare rest is parsed
@@ -553,6 +564,8 @@ def _parses_shallow(doc: str) -> bool:
     from _ruamel_yaml import CParser
     limit = _depth_limit()
     flow = doc.count("[") + doc.count("{")
+    if flow > limit // 2:
+        flow = _flow_starts(doc)  # brackets in descriptions ("see [RFC 1123]") do not count
     room = (limit - 3 - flow) // 2  # block columns that keep flow + 2c + 2 + 1 within the limit
     if room >= 0 and _indicator_run(room + 1).search(doc) is None:
         try:
@@ -579,6 +592,38 @@ def _parses_shallow(doc: str) -> bool:
         return False
 
 
+def _flow_starts(doc: str) -> int:
+    """At least as many as the flow collections in `doc` (the bound _parses_shallow needs):
+    the `[` and `{` where a node can start, not the `[` of "see [RFC 1123]" in a description.
+    Found with str.find: a regex searching for a character class runs at a tenth of its speed."""
+    n = 0
+    for opener in "[{":
+        at = doc.find(opener)
+        while at >= 0:
+            n += _node_can_start(doc, at)
+            at = doc.find(opener, at + 1)
+    return n
+
+
+def _node_can_start(doc: str, at: int) -> bool:
+    """Whether a node can start at doc[at]: at a line's content, right after an indicator
+    (`:`, `-`, `?`, `,`, `[`, `{`), or after one or a tag or anchor and blanks.  When in
+    doubt, it can.  Each call walks back over the blanks and the word before `at` only, and
+    those belong to no other opener: all calls for a document take linear time."""
+    j = at - 1
+    while j >= 0 and doc[j] in " \t":
+        j -= 1
+    if j < 0 or doc[j] in "\r\n:-?,[{":
+        return True
+    if j == at - 1:
+        return False  # right after a scalar's character
+    before = doc[max(0, j - 256):j + 1]
+    blank = max(before.rfind(" "), before.rfind("\t"), before.rfind("\n"), before.rfind("\r"))
+    if blank < 0 and j >= 256:
+        return True  # a long word: in doubt
+    return before.startswith(("!", "&", "%"), blank + 1)  # a tag or an anchor (% below)
+
+
 def _depth_limit() -> int:
     from kubelint_cc import yamltree
     return yamltree.MAX_DEPTH + 1  # as the composer counts: the root is at depth 1
@@ -589,34 +634,18 @@ def _indicator_run(n: int):
     return re.compile(r"\n[ \t?:-]{%d}" % n)
 
 
-class _WordStarts:
-    """Start of the word (run of non-blanks) ending at j, for increasing j: each call searches
-    only the text since the last, so a line of 400,000 `a*` is linear, not quadratic."""
+def _without_nodes_at_sigils(doc: str) -> str:
+    """`doc` with every `&` and `*` that might start an anchor or alias made a `%`.
 
-    def __init__(self, text: str, body: int):
-        self.text, self.searched, self.start = text, body, body
-
-    def at(self, j: int) -> int:
-        blank = max(self.text.rfind(c, self.searched, j) for c in " \t\r\n")
-        if blank >= 0:
-            self.start = blank + 1
-        self.searched = max(self.searched, j)
-        return self.start
-
-
-def _node_starts_at(text: str, at: int, body: int, words: _WordStarts) -> bool:
-    """Whether a node can start at `at`, so that a `&` or `*` there is an anchor or alias:
-    at a line's content, or after `:`, `-`, `?` or a flow indicator, or after a tag.  Inside
-    a scalar ("a && b", "*.example.com" after a word) it cannot; when in doubt it can.
-    Calls come in increasing `at` (the blanks skipped here lie after the previous sigil)."""
-    j = at - 1
-    while j >= body and text[j] in " \t":
-        j -= 1
-    if j < body or text[j] in "\r\n[{,:?":
-        return True
-    if text[j] == "-":
-        return j == body or text[j - 1] in " \t\r\n"
-    return text.startswith("!", words.at(j))  # a tag, then an anchor
+    No node can start with `%` (a plain scalar may not, and there is no other use for it
+    there), while inside a scalar or a comment it is as good a character as `&` or `*`.
+    So libyaml parses the result if and only if `doc` parses with no anchor or alias in it:
+    one more C-speed parse tells an alias from the `*` of a sentence in a description,
+    which a regex cannot when the sentence starts a line of a block scalar."""
+    for sigil, pattern in zip("*&", _SIGILS):
+        if sigil in doc:
+            doc = pattern.sub("%", doc)
+    return doc
 
 
 def _opened(text: str, start: int, end: int) -> bool:

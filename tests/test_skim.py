@@ -70,6 +70,17 @@ CASES = {
     "NEL line break": "apiVersion: v1\nkind: Service\x85---\n" + POD,
     "document end marker": CRD + "...\n" + POD,
     "empty documents": "---\n---\n" + CRD + "---\n\n---\n" + POD,
+    "kindless document (Helm values)": "replicaCount: 1\nimage: {repository: x}\n---\n" + POD,
+    "kindless document, syntax error": "replicaCount: 1\nimage: [unclosed\n---\n" + POD,
+    "kindless document, undefined alias": "replicaCount: *nothing\n---\n" + POD,
+    "apiVersion without kind": "apiVersion: v1\nmetadata: {name: x}\n---\n" + POD,
+    "sigils in a block scalar": CRD + "        x: |\n          *Warning*: see\n          &amp; *.example.com\n---\n" + POD,
+    "sigil starting a plain continuation line": "apiVersion: v1\nkind: Service\nd: a\n  *b\n---\n" + POD,
+    "alias at column 0 of a sequence": "apiVersion: v1\nkind: Service\nx:\n- &a 1\n- *a\n- *b\n---\n" + POD,
+    "alias at column 0": "apiVersion: v1\nkind: Service\nx:\n*nothing\n---\n" + POD,
+    "alias after a tag": "apiVersion: v1\nkind: Service\nd: !!str *nothing\n---\n" + POD,
+    "percent signs already there": "apiVersion: v1\nkind: Service\nd: 50%\ne: '%x'\n---\n" + POD,
+    "alias as a flow key": "apiVersion: v1\nkind: Service\nd: {a:*nothing}\n---\n" + POD,
 }
 
 
@@ -104,13 +115,21 @@ def test_skimming_happens(monkeypatch):
     # && and * inside a scalar are text, not anchors or aliases
     cel = CRD + "        x-kubernetes-validations: [{rule: self.a && self.b}]\n        pattern: a *.example.com\n"
     assert "CustomResourceDefinition" not in load.skim(cel, engine._read_by_rules)
+    # a `*` or `&` starting a line of a block scalar is text too: libyaml tells, not a regex
+    warning = CRD + "        x: |\n          *Warning*: see\n          &amp; more\n"
+    assert "CustomResourceDefinition" not in load.skim(warning, engine._read_by_rules)
+    values = "replicaCount: 1\nimage:\n  tag: x\n"  # not Kubernetes: only checked to be YAML
+    assert load.skim(values, engine._read_by_rules).strip("~\n") == ""
     implicit = load.skim("# c\n" + CRD, engine._read_by_rules)
     assert implicit.startswith("~\n") and implicit.count("\n") == CRD.count("\n") + 1
 
 
 @pytest.mark.parametrize("deep", ["spec: " + "[" * 300 + "]" * 300 + "\n",
                                   "spec:\n" + "".join(" " * i + "a:\n" for i in range(1, 300)) + " " * 300 + "b: 1\n",
-                                  "spec:\n" + "- " * 300 + "x\n"])
+                                  "spec:\n" + "- " * 300 + "x\n",
+                                  "spec: !!seq " + "[ " * 300 + "]" * 300 + "\n",
+                                  "spec:\n- " + "[\n " * 300 + "]" * 300 + "\n",
+                                  "spec: " + "[a," * 300 + "1" + "]" * 300 + "\n"])
 def test_the_depth_limit_applies_to_skimmed_kinds_too(tmp_path, monkeypatch, deep):
     """The README promises the nesting limit for every document: skimming must not let one
     escape it (nor take libyaml's quadratic time on deep flow nesting)."""
@@ -136,3 +155,24 @@ def test_shallow_documents_with_many_brackets_are_still_skimmed(tmp_path, monkey
 def test_fixtures_unchanged(path, monkeypatch):
     skimmed, full = _both(path, monkeypatch)
     assert skimmed == full
+
+
+def test_the_flow_bound_counts_every_flow_collection():
+    """load._flow_starts may count brackets in scalars, but never fewer than libyaml's flow
+    collections: the nesting limit of skimmed documents rests on it."""
+    from hypothesis import given, settings, strategies as st
+    from _ruamel_yaml import CParser
+    from ruamel.yaml.events import CollectionStartEvent
+
+    @settings(max_examples=2000, deadline=None)
+    @given(st.text(alphabet="[]{}:,-?!&*% \t\nab'\"#|", max_size=40))
+    def check(doc):
+        parser, flows = CParser(doc), 0
+        try:
+            while (event := parser.get_event()) is not None and type(event).__name__ != "StreamEndEvent":
+                flows += isinstance(event, CollectionStartEvent) and bool(event.flow_style)
+        except Exception:  # noqa: BLE001 - not YAML: nothing to bound
+            return
+        assert load._flow_starts(doc) >= flows
+
+    check()
